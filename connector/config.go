@@ -1,0 +1,290 @@
+package connector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the connector configuration: a JSON file, and the Airbyte spec.
+type Config struct {
+	BaseURL           string   `json:"base_url"`
+	APIToken          Secret   `json:"api_token"`
+	APITokenFile      string   `json:"api_token_file"`
+	AuthScheme        string   `json:"auth_scheme"`
+	StartDate         string   `json:"start_date"`
+	LookbackDays      int      `json:"lookback_days"`
+	LookbackHours     float64  `json:"lookback_hours"`
+	RequestsPerSecond float64  `json:"requests_per_second"`
+	MaxConcurrency    int      `json:"max_concurrency"`
+	Timeout           Duration `json:"timeout"`
+	MaxRetries        int      `json:"max_retries"`
+	SliceHours        float64  `json:"slice_hours"`
+	PendingMaxHours   float64  `json:"pending_max_hours"`
+	MaxUtteranceBytes int      `json:"max_utterance_bytes"`
+	MaxTranscriptByte int      `json:"max_transcript_bytes"`
+	StateStore        string   `json:"state_store"`
+	CustomersTable    string   `json:"customers_table"`
+
+	// Start is StartDate parsed (or now - LookbackDays).
+	Start time.Time `json:"-"`
+}
+
+// Defaults, documented in the README's configuration table.
+const (
+	DefaultBaseURL           = "https://chorus.ai"
+	DefaultLookbackDays      = 30
+	DefaultLookbackHours     = 24
+	DefaultRequestsPerSecond = 3 // Gong publishes 3/s; Chorus publishes nothing
+	DefaultMaxConcurrency    = 4
+	DefaultTimeout           = 60 * time.Second
+	DefaultMaxRetries        = 6
+	DefaultSliceHours        = 24
+	DefaultPendingMaxHours   = 72
+	DefaultMaxUtteranceBytes = 64 << 10
+	DefaultMaxTranscriptByte = 16 << 20
+)
+
+// TokenEnv is the environment variable read when the config has no token.
+const TokenEnv = "CHORUS_API_TOKEN"
+
+// ConfigError is a problem with the configuration or the command line; the
+// CLI exits 2 for it.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+func configErr(format string, a ...any) error {
+	return &ConfigError{Msg: "config: " + fmt.Sprintf(format, a...)}
+}
+
+// IsUsage reports whether err should end the program with exit code 2.
+func IsUsage(err error) bool {
+	var ce *ConfigError
+	var ae *AuthError
+	return errors.As(err, &ce) || errors.As(err, &ae)
+}
+
+// LoadConfig reads and validates a config file.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, configErr("cannot read %s: %v", path, err)
+	}
+	return ParseConfig(b, time.Now())
+}
+
+var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// ParseConfig decodes a config document, applies defaults and validates it.
+// now anchors the default start date.
+func ParseConfig(doc []byte, now time.Time) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case unknownField.MatchString(err.Error()):
+			return nil, configErr("unknown key %q (see `chorus-elt spec` for the accepted keys)", unknownField.FindStringSubmatch(err.Error())[1])
+		case errors.As(err, &te):
+			return nil, configErr("key %q must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.String()), te.Value)
+		case strings.Contains(err.Error(), "timeout"):
+			return nil, configErr("key \"timeout\" must be a duration such as \"30s\" or a number of seconds (%v)", err)
+		default:
+			return nil, configErr("not a valid JSON object: %v", err)
+		}
+	}
+	if dec.More() {
+		return nil, configErr("trailing data after the JSON object")
+	}
+	if err := c.finish(now); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool":
+		return "boolean"
+	default:
+		return "string"
+	}
+}
+
+func (c *Config) finish(now time.Time) error {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return configErr("key \"base_url\": %q is not an http(s) URL such as https://chorus.ai", c.BaseURL)
+	}
+	if u.User != nil || u.RawQuery != "" {
+		return configErr("key \"base_url\": must not carry credentials or a query string")
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+
+	switch c.AuthScheme {
+	case "":
+		c.AuthScheme = "raw"
+	case "raw", "bearer":
+	default:
+		return configErr("key \"auth_scheme\": %q is not one of raw, bearer", c.AuthScheme)
+	}
+	if c.APIToken == "" && c.APITokenFile != "" {
+		b, err := os.ReadFile(c.APITokenFile)
+		if err != nil {
+			return configErr("key \"api_token_file\": cannot read %s: %v", c.APITokenFile, errors.Unwrap(err))
+		}
+		c.APIToken = Secret(strings.TrimSpace(string(b)))
+	}
+	if c.APIToken == "" {
+		c.APIToken = Secret(strings.TrimSpace(os.Getenv(TokenEnv)))
+	}
+	if c.APIToken == "" {
+		return configErr("key \"api_token\" is required (or api_token_file, or the %s environment variable)", TokenEnv)
+	}
+	if strings.ContainsAny(string(c.APIToken), " \t\r\n") && !strings.HasPrefix(string(c.APIToken), "Bearer ") {
+		return configErr("key \"api_token\" contains white space; paste the token alone")
+	}
+
+	if c.LookbackDays == 0 {
+		c.LookbackDays = DefaultLookbackDays
+	}
+	if c.LookbackDays < 0 {
+		return configErr("key \"lookback_days\" must be positive, got %d", c.LookbackDays)
+	}
+	if c.StartDate != "" {
+		t, err := ParseDate(c.StartDate)
+		if err != nil {
+			return configErr("key \"start_date\": %v", err)
+		}
+		if t.After(now) {
+			return configErr("key \"start_date\": %s is in the future", c.StartDate)
+		}
+		c.Start = t
+	} else {
+		c.Start = now.UTC().Add(-time.Duration(c.LookbackDays) * 24 * time.Hour).Truncate(time.Second)
+	}
+
+	positive := []struct {
+		key string
+		v   *float64
+		def float64
+	}{
+		{"lookback_hours", &c.LookbackHours, DefaultLookbackHours},
+		{"requests_per_second", &c.RequestsPerSecond, DefaultRequestsPerSecond},
+		{"slice_hours", &c.SliceHours, DefaultSliceHours},
+		{"pending_max_hours", &c.PendingMaxHours, DefaultPendingMaxHours},
+	}
+	for _, p := range positive {
+		if *p.v < 0 {
+			return configErr("key %q must be positive, got %v", p.key, *p.v)
+		}
+		if *p.v == 0 {
+			*p.v = p.def
+		}
+	}
+	ints := []struct {
+		key string
+		v   *int
+		def int
+	}{
+		{"max_concurrency", &c.MaxConcurrency, DefaultMaxConcurrency},
+		{"max_retries", &c.MaxRetries, DefaultMaxRetries},
+		{"max_utterance_bytes", &c.MaxUtteranceBytes, DefaultMaxUtteranceBytes},
+		{"max_transcript_bytes", &c.MaxTranscriptByte, DefaultMaxTranscriptByte},
+	}
+	for _, p := range ints {
+		if *p.v < 0 {
+			return configErr("key %q must be positive, got %d", p.key, *p.v)
+		}
+		if *p.v == 0 {
+			*p.v = p.def
+		}
+	}
+	if c.MaxConcurrency > 256 {
+		return configErr("key \"max_concurrency\" is %d; at most 256 is allowed", c.MaxConcurrency)
+	}
+	if c.Timeout.D < 0 {
+		return configErr("key \"timeout\" must be positive, got %s", c.Timeout.D)
+	}
+	if c.Timeout.D == 0 {
+		c.Timeout.D = DefaultTimeout
+	}
+	switch c.StateStore {
+	case "", "file", "warehouse":
+	default:
+		return configErr("key \"state_store\": %q is not one of file, warehouse", c.StateStore)
+	}
+	return nil
+}
+
+// ParseDate accepts RFC 3339 timestamps and YYYY-MM-DD dates (midnight UTC).
+func ParseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date: use RFC 3339 (2026-03-01T00:00:00Z) or YYYY-MM-DD", s)
+}
+
+// Secret holds the API token. It never prints or marshals its value.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts the secret in %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Duration is a time.Duration read from "30s" or a number of seconds.
+type Duration struct{ D time.Duration }
+
+// UnmarshalJSON accepts a Go duration string or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			if secs, err2 := strconv.ParseFloat(s, 64); err2 == nil {
+				d.D = time.Duration(secs * float64(time.Second))
+				return nil
+			}
+			return fmt.Errorf("timeout: %q is not a duration such as \"30s\"", s)
+		}
+		d.D = v
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("timeout: not a string or number")
+	}
+	d.D = time.Duration(secs * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.D.String()) }

@@ -1,0 +1,263 @@
+package connector
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tolerant JSON types. The published Chorus spec is incomplete and in places
+// wrong, so values are accepted in every form integrators have seen: dates as
+// epoch seconds (number or string) or ISO-8601, numbers as strings, ids as
+// numbers. A value of an unexpected kind decodes to "absent" rather than
+// failing the whole response; the raw value is kept in the row's _extra.
+
+// flexTime is a time given as epoch seconds or an ISO-8601 string.
+type flexTime struct{ T *time.Time }
+
+func (f *flexTime) UnmarshalJSON(b []byte) error {
+	f.T = nil
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil
+		}
+		if t, ok := parseAPITime(s); ok {
+			f.T = &t
+		}
+		return nil
+	}
+	if v, err := strconv.ParseFloat(string(b), 64); err == nil {
+		t := epoch(v)
+		f.T = &t
+	}
+	return nil
+}
+
+func epoch(v float64) time.Time {
+	if v > 1e11 { // milliseconds
+		v /= 1000
+	}
+	sec, frac := math.Modf(v)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+func parseAPITime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return epoch(v), true
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// flexFloat is a number, possibly sent as a string.
+type flexFloat struct{ V *float64 }
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	f.V = nil
+	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
+	if s == "" || s == "null" {
+		return nil
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		f.V = &v
+	}
+	return nil
+}
+
+// flexInt is an integer, possibly sent as a string or a float.
+type flexInt struct{ V *int64 }
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	f.V = nil
+	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
+	if s == "" || s == "null" {
+		return nil
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		f.V = &v
+		return nil
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil && v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		i := int64(v)
+		f.V = &i
+	}
+	return nil
+}
+
+// flexString is a string, possibly sent as a number or a boolean.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			*f = ""
+			return nil
+		}
+		*f = flexString(s)
+	case b[0] == '{' || b[0] == '[':
+		*f = ""
+	default:
+		*f = flexString(b)
+	}
+	return nil
+}
+
+// flexBool is a boolean, possibly sent as a string or 0/1.
+type flexBool struct{ V *bool }
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	f.V = nil
+	s := strings.ToLower(strings.Trim(string(bytes.TrimSpace(b)), `"`))
+	var v bool
+	switch s {
+	case "true", "1", "yes":
+		v = true
+	case "false", "0", "no":
+		v = false
+	default:
+		return nil
+	}
+	f.V = &v
+	return nil
+}
+
+// flexList decodes an array of T; anything else (null, missing, an object)
+// becomes an empty list, and an element that does not decode is skipped.
+type flexList[T any] []T
+
+func (f *flexList[T]) UnmarshalJSON(b []byte) error {
+	*f = nil
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil
+	}
+	out := make([]T, 0, len(raw))
+	for _, r := range raw {
+		var v T
+		if err := json.Unmarshal(r, &v); err == nil {
+			out = append(out, v)
+		}
+	}
+	*f = out
+	return nil
+}
+
+// textList is a list of strings; elements may be objects with a text field.
+type textList []string
+
+func (l *textList) UnmarshalJSON(b []byte) error {
+	*l = nil
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var one string
+		if json.Unmarshal(b, &one) == nil && strings.TrimSpace(one) != "" {
+			*l = textList{one}
+		}
+		return nil
+	}
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			if s = strings.TrimSpace(s); s != "" {
+				*l = append(*l, s)
+			}
+			continue
+		}
+		var o struct {
+			Text        string `json:"text"`
+			Description string `json:"description"`
+		}
+		if json.Unmarshal(r, &o) == nil {
+			if t := strings.TrimSpace(o.Text + o.Description); t != "" {
+				*l = append(*l, t)
+			}
+		}
+	}
+	return nil
+}
+
+// extraFields decodes obj into a map and returns the keys not in known.
+// It returns nil when there are none (or obj is not an object).
+func extraFields(obj json.RawMessage, known map[string]bool) Extra {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &all); err != nil {
+		return nil
+	}
+	var out Extra
+	for k, v := range all {
+		if known[k] {
+			continue
+		}
+		if out == nil {
+			out = Extra{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// keySet lists the JSON keys a struct type decodes, for extraFields.
+func keySet(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+// NormalizeSpeakerType maps the API's speaker and participant types onto
+// rep | customer | unknown.
+func NormalizeSpeakerType(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "rep", "seller", "internal", "host", "user":
+		return "rep"
+	case "customer", "cust", "prospect", "external", "client", "buyer", "contact", "lead":
+		return "customer"
+	default:
+		return "unknown"
+	}
+}
+
+// NormalizeParticipantType applies the API's rule: "rep" is the seller side
+// and any other stated type is external; no type at all is unknown.
+func NormalizeParticipantType(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case s == "":
+		return "unknown"
+	case NormalizeSpeakerType(s) == "rep":
+		return "rep"
+	default:
+		return "customer"
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal: %v", err))
+	}
+	return string(b)
+}

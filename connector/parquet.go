@@ -1,0 +1,318 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/chorus-elt/chorus-elt/schemas"
+)
+
+// ArrowSchema derives a stream's Arrow schema from its JSON Schema.
+// Timestamps are microseconds in UTC (Parquet TIMESTAMP, adjusted to UTC).
+func ArrowSchema(s *schemas.Stream) *arrow.Schema {
+	fields := make([]arrow.Field, 0, len(s.Columns))
+	for _, c := range s.Columns {
+		fields = append(fields, arrow.Field{Name: c.Name, Type: arrowType(c.Type), Nullable: c.Nullable})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+func arrowType(t schemas.Type) arrow.DataType {
+	switch t {
+	case schemas.Integer:
+		return arrow.PrimitiveTypes.Int64
+	case schemas.Number:
+		return arrow.PrimitiveTypes.Float64
+	case schemas.Boolean:
+		return arrow.FixedWidthTypes.Boolean
+	case schemas.Timestamp:
+		return arrow.FixedWidthTypes.Timestamp_us
+	case schemas.Date:
+		return arrow.FixedWidthTypes.Date32
+	case schemas.IntList:
+		return arrow.ListOf(arrow.PrimitiveTypes.Int64)
+	case schemas.StrList:
+		return arrow.ListOf(arrow.BinaryTypes.String)
+	default:
+		return arrow.BinaryTypes.String
+	}
+}
+
+// ParquetSink writes typed Parquet, one file per stream per commit, named
+// <dir>/<stream>/<sync_id>-<n>.parquet so that no run overwrites another's
+// files. A file is written under a hidden temporary name and renamed once
+// complete and synced; the state is saved (through SaveState) only after the
+// files it covers are durable.
+type ParquetSink struct {
+	dir       string
+	syncID    string
+	seq       int
+	open      map[string]*streamFile
+	saveState func(*State) error
+	// BatchRows is how many rows are buffered per stream before a row group
+	// is written.
+	BatchRows int
+	Files     []string // committed files, in order
+	Bytes     map[string]int64
+}
+
+type streamFile struct {
+	stream  *schemas.Stream
+	tmp     string
+	final   string
+	f       *os.File
+	w       *pqarrow.FileWriter
+	b       *array.RecordBuilder
+	pending int
+	rows    int64
+}
+
+// NewParquetSink writes under dir; saveState persists a checkpoint's state
+// (nil: no state is saved).
+func NewParquetSink(dir, syncID string, saveState func(*State) error) (*ParquetSink, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	removeStaleTemps(dir)
+	return &ParquetSink{dir: dir, syncID: syncID, open: map[string]*streamFile{}, saveState: saveState,
+		BatchRows: 16384, Bytes: map[string]int64{}}, nil
+}
+
+// removeStaleTemps deletes temporary files a killed run left behind.
+func removeStaleTemps(dir string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", ".*.parquet.tmp"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+// Write implements Sink.
+func (p *ParquetSink) Write(_ context.Context, stream string, row Row) error {
+	sf, err := p.file(stream)
+	if err != nil {
+		return err
+	}
+	if err := appendRow(sf.b, sf.stream, row); err != nil {
+		return fmt.Errorf("%s: %w", stream, err)
+	}
+	sf.pending++
+	sf.rows++
+	if sf.pending >= p.BatchRows {
+		return sf.flush()
+	}
+	return nil
+}
+
+func (p *ParquetSink) file(stream string) (*streamFile, error) {
+	if sf := p.open[stream]; sf != nil {
+		return sf, nil
+	}
+	st := schemas.Get(stream)
+	if st == nil {
+		return nil, fmt.Errorf("parquet: unknown stream %q", stream)
+	}
+	dir := filepath.Join(p.dir, stream)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	name := fmt.Sprintf("%s-%04d.parquet", p.syncID, p.seq)
+	sf := &streamFile{stream: st, final: filepath.Join(dir, name), tmp: filepath.Join(dir, "."+name+".tmp")}
+	f, err := os.Create(sf.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	schema := ArrowSchema(st)
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCompressionLevel(1))
+	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("parquet: %s: %w", stream, err)
+	}
+	sf.f, sf.w = f, w
+	sf.b = array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	p.open[stream] = sf
+	return sf, nil
+}
+
+func (sf *streamFile) flush() error {
+	if sf.pending == 0 {
+		return nil
+	}
+	rec := sf.b.NewRecordBatch()
+	defer rec.Release()
+	sf.pending = 0
+	if err := sf.w.Write(rec); err != nil {
+		return fmt.Errorf("parquet: write %s: %w", sf.stream.Name, err)
+	}
+	return nil
+}
+
+// Checkpoint implements Sink: it completes the open files, makes them
+// durable, then saves the state.
+func (p *ParquetSink) Checkpoint(_ context.Context, st *State) error {
+	if err := p.commit(); err != nil {
+		return err
+	}
+	if p.saveState != nil {
+		if err := p.saveState(st); err != nil {
+			return fmt.Errorf("save state: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *ParquetSink) commit() error {
+	if len(p.open) == 0 {
+		return nil
+	}
+	for _, name := range sortedKeys(p.open) {
+		sf := p.open[name]
+		if err := sf.flush(); err != nil {
+			return err
+		}
+		if err := sf.w.Close(); err != nil { // also closes sf.f
+			return fmt.Errorf("parquet: close %s: %w", name, err)
+		}
+		sf.b.Release()
+		f, err := os.Open(sf.tmp)
+		if err == nil {
+			err = f.Sync()
+			if fi, e := f.Stat(); e == nil {
+				p.Bytes[name] += fi.Size()
+			}
+			f.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("parquet: sync %s: %w", sf.tmp, err)
+		}
+		if err := os.Rename(sf.tmp, sf.final); err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		syncDir(filepath.Dir(sf.final))
+		p.Files = append(p.Files, sf.final)
+	}
+	p.open = map[string]*streamFile{}
+	p.seq++
+	return nil
+}
+
+// Abort drops files not yet committed (after a failed run).
+func (p *ParquetSink) Abort() {
+	for _, sf := range p.open {
+		sf.w.Close()
+		sf.b.Release()
+		os.Remove(sf.tmp)
+	}
+	p.open = map[string]*streamFile{}
+}
+
+// appendRow appends one row to the builder, column by column in schema
+// order. A value of the wrong Go type is an error, not a silent null.
+func appendRow(b *array.RecordBuilder, st *schemas.Stream, row Row) error {
+	for i, c := range st.Columns {
+		v, ok := row[c.Name]
+		fb := b.Field(i)
+		if !ok || v == nil {
+			if !c.Nullable {
+				return fmt.Errorf("column %s is required but missing", c.Name)
+			}
+			fb.AppendNull()
+			continue
+		}
+		if err := appendValue(fb, c, v); err != nil {
+			return err
+		}
+	}
+	if len(row) > len(st.Columns) {
+		for k := range row {
+			if st.Index(k) < 0 {
+				return fmt.Errorf("column %s is not in schemas/%s.json", k, st.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func appendValue(fb array.Builder, c schemas.Column, v any) error {
+	bad := func() error { return fmt.Errorf("column %s (%s) got %T", c.Name, c.Type, v) }
+	switch c.Type {
+	case schemas.String, schemas.JSON:
+		s, ok := v.(string)
+		if !ok {
+			return bad()
+		}
+		fb.(*array.StringBuilder).Append(strings.ToValidUTF8(s, "\uFFFD"))
+	case schemas.Integer:
+		switch x := v.(type) {
+		case int64:
+			fb.(*array.Int64Builder).Append(x)
+		case int:
+			fb.(*array.Int64Builder).Append(int64(x))
+		default:
+			return bad()
+		}
+	case schemas.Number:
+		switch x := v.(type) {
+		case float64:
+			fb.(*array.Float64Builder).Append(x)
+		case int64:
+			fb.(*array.Float64Builder).Append(float64(x))
+		default:
+			return bad()
+		}
+	case schemas.Boolean:
+		x, ok := v.(bool)
+		if !ok {
+			return bad()
+		}
+		fb.(*array.BooleanBuilder).Append(x)
+	case schemas.Timestamp:
+		x, ok := v.(time.Time)
+		if !ok {
+			return bad()
+		}
+		fb.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
+	case schemas.Date:
+		x, ok := v.(time.Time)
+		if !ok {
+			return bad()
+		}
+		fb.(*array.Date32Builder).Append(arrow.Date32FromTime(x))
+	case schemas.IntList:
+		x, ok := v.([]int64)
+		if !ok {
+			return bad()
+		}
+		lb := fb.(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.Int64Builder)
+		for _, e := range x {
+			vb.Append(e)
+		}
+	case schemas.StrList:
+		x, ok := v.([]string)
+		if !ok {
+			return bad()
+		}
+		lb := fb.(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.StringBuilder)
+		for _, e := range x {
+			vb.Append(e)
+		}
+	default:
+		return bad()
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package connector
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Row is one record of a stream: column name → value. Values are string,
+// int64, float64, bool, time.Time, []int64 or nil.
+type Row map[string]any
+
+// Transcript statuses recorded in calls.transcript_status.
+const (
+	StatusComplete  = "complete"  // the detail was read with its final transcript
+	StatusPending   = "pending"   // listed, but Chorus has not finished processing it
+	StatusNoShow    = "no_show"   // nobody showed up: there is no transcript to fetch
+	StatusNotFound  = "not_found" // the detail answered 404 (deleted or private)
+	StatusAbandoned = "abandoned" // still not processed after pending_max_hours
+)
+
+// finalStatus reports whether a call in this status is never fetched again.
+func finalStatus(s string) bool { return s != StatusPending && s != "" }
+
+// limits bound what one call may put into the rows.
+type limits struct {
+	utteranceBytes  int
+	transcriptBytes int
+}
+
+// emitter receives rows; sync writes through it.
+type emitter func(stream string, row Row) error
+
+// callRow builds the calls row from the listing and, when read, the detail.
+func callRow(e *Engagement, c *Conversation, status string, meta rowMeta) Row {
+	r := Row{
+		"call_id":                e.ID,
+		"engagement_type":        nullStr(e.Type),
+		"title":                  nullStr(e.Subject),
+		"started_at":             e.StartedAt,
+		"duration_seconds":       ptrVal(e.Duration),
+		"language":               nullStr(e.Language),
+		"no_show":                ptrVal(e.NoShow),
+		"processing_state":       nullStr(e.ProcessingState),
+		"transcript_status":      status,
+		"account_id":             nullStr(e.AccountID),
+		"account_name":           nullStr(e.AccountName),
+		"opportunity_id":         nullStr(e.OpportunityID),
+		"opportunity_name":       nullStr(e.OpportunityName),
+		"owner_user_id":          ptrVal(e.UserID),
+		"owner_name":             nullStr(e.UserName),
+		"owner_email":            nullStr(strings.ToLower(e.UserEmail)),
+		"url":                    nullStr(e.URL),
+		"summary":                nullStr(cleanSummary(e.Summary)),
+		"num_customer_questions": ptrVal(e.NumCustQuestions),
+		"num_engaging_questions": ptrVal(e.NumEngagingQuestions),
+	}
+	extra := map[string]any{}
+	if len(e.Extra) > 0 {
+		extra["engagement"] = e.Extra
+	}
+	if c != nil {
+		set := func(k string, v any) {
+			if v != nil && v != "" {
+				r[k] = v
+			}
+		}
+		set("conversation_status", nullStr(c.Status))
+		set("title", nullStr(c.Name))
+		set("language", nullStr(c.Language))
+		set("account_id", nullStr(c.AccountExtID))
+		set("account_name", nullStr(c.AccountName))
+		set("deal_stage", nullStr(c.DealStage))
+		set("owner_user_id", ptrVal(c.OwnerUserID))
+		set("owner_name", nullStr(c.OwnerName))
+		set("owner_email", nullStr(strings.ToLower(c.OwnerEmail)))
+		set("summary", nullStr(cleanSummary(c.Summary)))
+		set("recording_started_at", timeVal(c.RecordingStart))
+		set("recording_duration_seconds", ptrVal(c.RecordingDuration))
+		set("created_at", timeVal(c.CreatedAt))
+		set("modified_at", timeVal(c.ModifiedAt))
+		r["utterance_count"] = int64(len(c.Utterances))
+		r["transcript_truncated"] = meta.truncation != nil
+		if meta.truncation != nil {
+			extra["truncation"] = meta.truncation
+		}
+		if len(c.Extra) > 0 {
+			extra["conversation"] = c.Extra
+		}
+	}
+	setExtra(r, extra)
+	return r
+}
+
+func setExtra(r Row, extra map[string]any) {
+	if len(extra) > 0 {
+		r["_extra"] = mustJSON(extra)
+	}
+}
+
+type rowMeta struct {
+	truncation map[string]any
+}
+
+// truncateTranscript enforces the size limits in place and describes what it
+// cut, or returns nil when nothing was cut.
+func truncateTranscript(c *Conversation, lim limits) map[string]any {
+	total, cutTexts := 0, 0
+	for i := range c.Utterances {
+		u := &c.Utterances[i]
+		if lim.utteranceBytes > 0 && len(u.Text) > lim.utteranceBytes {
+			orig := len(u.Text)
+			u.Text = cutUTF8(u.Text, lim.utteranceBytes)
+			if u.Extra == nil {
+				u.Extra = Extra{}
+			}
+			u.Extra["truncation"] = []byte(fmt.Sprintf(`{"original_bytes":%d,"kept_bytes":%d}`, orig, len(u.Text)))
+			cutTexts++
+		}
+		total += len(u.Text)
+	}
+	dropped := 0
+	if lim.transcriptBytes > 0 && total > lim.transcriptBytes {
+		sum := 0
+		for i := range c.Utterances {
+			sum += len(c.Utterances[i].Text)
+			if sum > lim.transcriptBytes {
+				dropped = len(c.Utterances) - i
+				c.Utterances = c.Utterances[:i]
+				break
+			}
+		}
+	}
+	if cutTexts == 0 && dropped == 0 {
+		return nil
+	}
+	return map[string]any{
+		"utterances_cut":     cutTexts,
+		"utterances_dropped": dropped,
+		"transcript_bytes":   total,
+		"limit_bytes":        lim.transcriptBytes,
+		"utterance_limit":    lim.utteranceBytes,
+	}
+}
+
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// childRows emits every row that comes from a call's detail.
+func childRows(e *Engagement, c *Conversation, emit emitter) error {
+	for _, p := range mergeParticipants(e.Participants, c.Participants) {
+		if err := emit("participants", participantRow(e.ID, p)); err != nil {
+			return err
+		}
+	}
+	for _, u := range c.Utterances {
+		r := Row{
+			"call_id": e.ID, "utterance_index": int64(u.Index), "utterance_id": nullStr(u.ID),
+			"speaker_id": ptrVal(u.SpeakerID), "speaker_name": nullStr(u.SpeakerName), "speaker_type": u.SpeakerType,
+			"start_seconds": ptrVal(u.Start), "duration_seconds": ptrVal(u.Length), "spoken_at": timeVal(u.SpokenAt),
+			"word_count": ptrVal(u.WordCount), "text": u.Text, "engaging": ptrVal(u.Engaging),
+			"text_truncated": u.Extra["truncation"] != nil,
+		}
+		if r["word_count"] == nil {
+			r["word_count"] = int64(len(strings.Fields(u.Text)))
+		}
+		if len(u.Extra) > 0 {
+			r["_extra"] = mustJSON(u.Extra)
+		}
+		if err := emit("utterances", r); err != nil {
+			return err
+		}
+	}
+	if err := trackerRows(e, c, emit); err != nil {
+		return err
+	}
+	for _, a := range actionItems(e, c) {
+		r := Row{"call_id": e.ID, "item_index": int64(a.Index), "text": a.Text, "source": a.Source,
+			"owner_hint": nullStr(a.Owner), "due_hint": nullStr(a.Due)}
+		if a.Utterance >= 0 {
+			r["utterance_index"] = int64(a.Utterance)
+			r["utterance_start_seconds"] = a.Start
+		}
+		if err := emit("action_items", r); err != nil {
+			return err
+		}
+	}
+	for _, m := range callMetrics(c) {
+		if err := emit("call_metrics", Row{"call_id": e.ID, "metric_name": m.Name, "value": m.Value, "source": m.Source}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func trackerRows(e *Engagement, c *Conversation, emit emitter) error {
+	type agg struct {
+		id, typ string
+		count   *int64
+	}
+	byName := map[string]*agg{}
+	var names []string
+	add := func(name, id, typ string, count *int64) {
+		a, ok := byName[name]
+		if !ok {
+			a = &agg{}
+			byName[name] = a
+			names = append(names, name)
+		}
+		if id != "" {
+			a.id = id
+		}
+		if typ != "" {
+			a.typ = typ
+		}
+		if count != nil {
+			a.count = count
+		}
+	}
+	for _, t := range e.TrackerMatches {
+		add(t.Name, "", t.Type, t.Count)
+	}
+	if c != nil {
+		for _, t := range c.Trackers {
+			cnt := t.Count
+			if cnt == nil {
+				n := int64(len(t.Mentions))
+				cnt = &n
+			}
+			add(t.Name, t.ID, t.Type, cnt)
+		}
+	}
+	for _, n := range names {
+		a := byName[n]
+		if err := emit("trackers", Row{"call_id": e.ID, "tracker_name": n, "tracker_id": nullStr(a.id),
+			"tracker_type": nullStr(a.typ), "match_count": ptrVal(a.count)}); err != nil {
+			return err
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	type mkey struct {
+		id       string
+		utt, off int
+	}
+	seen := map[mkey]bool{}
+	for _, t := range c.Trackers {
+		for _, m := range t.Mentions {
+			k := mkey{t.ID, m.Utterance, m.Offset}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if err := emit("tracker_mentions", Row{"call_id": e.ID, "tracker_id": t.ID, "utterance_index": int64(m.Utterance),
+				"mention_offset": int64(m.Offset), "tracker_name": nullStr(t.Name), "tracker_type": nullStr(t.Type)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// participantKey identifies a person within a call, the same way whether it
+// comes from the listing or the detail.
+func participantKey(p Participant) string {
+	switch {
+	case p.PersonID != nil:
+		return fmt.Sprintf("p:%d", *p.PersonID)
+	case strings.TrimSpace(p.Email) != "":
+		return "e:" + strings.ToLower(strings.TrimSpace(p.Email))
+	default:
+		return "n:" + strings.ToLower(strings.TrimSpace(p.Name))
+	}
+}
+
+// mergeParticipants unites the listing's and the detail's participants; a
+// person on both keeps the first non-empty value of each field.
+func mergeParticipants(lists ...[]Participant) []Participant {
+	var out []Participant
+	index := map[string]int{}
+	emailIndex := map[string]int{}
+	for _, l := range lists {
+		for _, p := range l {
+			email := strings.ToLower(strings.TrimSpace(p.Email))
+			i, ok := index[participantKey(p)]
+			if !ok && email != "" {
+				i, ok = emailIndex[email]
+			}
+			if !ok {
+				index[participantKey(p)] = len(out)
+				if email != "" {
+					emailIndex[email] = len(out)
+				}
+				out = append(out, p)
+				continue
+			}
+			q := &out[i]
+			if q.PersonID == nil {
+				q.PersonID = p.PersonID
+			}
+			if q.UserID == nil {
+				q.UserID = p.UserID
+			}
+			for _, f := range []struct {
+				dst *string
+				src string
+			}{{&q.Name, p.Name}, {&q.Email, p.Email}, {&q.Title, p.Title}, {&q.CompanyName, p.CompanyName}, {&q.Type, p.Type}} {
+				if *f.dst == "" {
+					*f.dst = f.src
+				}
+			}
+		}
+	}
+	return out
+}
+
+func participantRow(callID string, p Participant) Row {
+	email := strings.ToLower(strings.TrimSpace(p.Email))
+	domain := ""
+	if at := strings.LastIndexByte(email, '@'); at > 0 && at < len(email)-1 {
+		domain = email[at+1:]
+	}
+	typ := NormalizeParticipantType(p.Type)
+	r := Row{
+		"call_id": callID, "participant_key": participantKey(p), "person_id": ptrVal(p.PersonID), "user_id": ptrVal(p.UserID),
+		"name": nullStr(p.Name), "email": nullStr(email), "email_domain": nullStr(domain), "title": nullStr(p.Title),
+		"company_name": nullStr(p.CompanyName), "participant_type": typ, "is_rep": typ == "rep",
+	}
+	if len(p.Extra) > 0 {
+		r["_extra"] = mustJSON(p.Extra)
+	}
+	return r
+}
+
+// cleanSummary turns HTML line breaks into newlines.
+func cleanSummary(s string) string {
+	r := strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", "<BR>", "\n")
+	return strings.TrimSpace(r.Replace(s))
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func ptrVal[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func timeVal(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+// sortedKeys returns m's keys in order, for deterministic output.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,482 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chorus-elt/chorus-elt/schemas"
+)
+
+// Sink receives what a sync produces. Write is called from one goroutine,
+// in order. Checkpoint is called after a finished slice: everything written
+// before it must be made durable before the state is persisted.
+type Sink interface {
+	Write(ctx context.Context, stream string, row Row) error
+	Checkpoint(ctx context.Context, st *State) error
+}
+
+// StatusSink is implemented by sinks that report stream progress (Airbyte).
+type StatusSink interface {
+	StreamStatus(stream, status string)
+	Estimate(stream string, rows int64)
+	Log(level, msg string)
+}
+
+// Options is one sync run's setup.
+type Options struct {
+	Config   *Config
+	API      API
+	Selected map[string]bool // streams to emit; nil means all
+	// Window, when set, syncs exactly [From, To) (an orchestrator partition)
+	// and leaves the watermark where it is.
+	From, To time.Time
+	Now      func() time.Time
+	Logger   *slog.Logger
+	SyncID   string
+}
+
+// Summary says what a run did.
+type Summary struct {
+	SyncID         string           `json:"sync_id"`
+	Rows           map[string]int64 `json:"rows"`
+	ListRequests   int64            `json:"list_requests"`
+	DetailRequests int64            `json:"detail_requests"`
+	OtherRequests  int64            `json:"other_requests"`
+	Calls          int64            `json:"calls"`
+	Skipped        int64            `json:"skipped_non_calls"`
+	AlreadyDone    int64            `json:"skipped_already_complete"`
+	Pending        int              `json:"pending"`
+	NotFound       int64            `json:"not_found"`
+	Abandoned      []string         `json:"abandoned,omitempty"`
+	Narrowed       int64            `json:"windows_narrowed"`
+	Watermark      *time.Time       `json:"watermark,omitempty"`
+	Slices         int              `json:"slices"`
+}
+
+// Syncer runs incremental syncs.
+type Syncer struct {
+	opt    Options
+	sink   Sink
+	status StatusSink
+	log    *slog.Logger
+	now    func() time.Time
+	lim    limits
+	sum    Summary
+	mu     sync.Mutex
+	done   map[string]bool // call ids handled in this run
+}
+
+// Sync runs one sync into sink, starting from st, which it updates. It
+// returns the run's summary; on error the state reflects the last
+// checkpoint that the sink accepted.
+func Sync(ctx context.Context, opt Options, st *State, sink Sink) (*Summary, error) {
+	s := &Syncer{opt: opt, sink: sink, log: opt.Logger, now: opt.Now, done: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.status, _ = sink.(StatusSink)
+	s.lim = limits{utteranceBytes: opt.Config.MaxUtteranceBytes, transcriptBytes: opt.Config.MaxTranscriptByte}
+	s.sum = Summary{SyncID: opt.SyncID, Rows: map[string]int64{}}
+	err := s.run(ctx, st)
+	s.sum.Pending = len(st.Calls.Pending)
+	s.sum.Watermark = st.Calls.Watermark
+	return &s.sum, err
+}
+
+func (s *Syncer) selected(stream string) bool {
+	return s.opt.Selected == nil || s.opt.Selected[stream]
+}
+
+func (s *Syncer) anySelected(f schemas.Family) bool {
+	for _, st := range schemas.All() {
+		if st.Family() == f && s.selected(st.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Syncer) emit(ctx context.Context) emitter {
+	return func(stream string, row Row) error {
+		if !s.selected(stream) {
+			return nil
+		}
+		s.sum.Rows[stream]++
+		row[schemas.ExtractedAt] = s.now().UTC()
+		row[schemas.SyncID] = s.opt.SyncID
+		return s.sink.Write(ctx, stream, row)
+	}
+}
+
+func (s *Syncer) setStatus(f schemas.Family, status string) {
+	if s.status == nil {
+		return
+	}
+	for _, st := range schemas.All() {
+		if st.Family() == f && s.selected(st.Name) {
+			s.status.StreamStatus(st.Name, status)
+		}
+	}
+}
+
+func (s *Syncer) run(ctx context.Context, st *State) error {
+	if s.anySelected(schemas.FamilyCalls) {
+		s.setStatus(schemas.FamilyCalls, "STARTED")
+		if err := s.syncCalls(ctx, st); err != nil {
+			s.setStatus(schemas.FamilyCalls, "INCOMPLETE")
+			return err
+		}
+		s.setStatus(schemas.FamilyCalls, "COMPLETE")
+	}
+	if s.anySelected(schemas.FamilyDirectory) {
+		s.setStatus(schemas.FamilyDirectory, "STARTED")
+		if err := s.syncDirectory(ctx, st); err != nil {
+			s.setStatus(schemas.FamilyDirectory, "INCOMPLETE")
+			return err
+		}
+		s.setStatus(schemas.FamilyDirectory, "COMPLETE")
+	}
+	return nil
+}
+
+func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
+	emit := s.emit(ctx)
+	if s.selected("users") {
+		users, err := s.opt.API.ListUsers(ctx)
+		s.sum.OtherRequests++
+		if err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		for _, u := range users {
+			r := Row{"user_id": u.ID, "name": nullStr(u.Name), "email": nullStr(u.Email), "role": nullStr(u.Role),
+				"team_id": nullStr(u.TeamID), "active": ptrVal(u.Active)}
+			if len(u.Extra) > 0 {
+				r["_extra"] = mustJSON(u.Extra)
+			}
+			if err := emit("users", r); err != nil {
+				return err
+			}
+		}
+	}
+	if s.selected("teams") {
+		teams, err := s.opt.API.ListTeams(ctx)
+		s.sum.OtherRequests++
+		if err != nil {
+			return fmt.Errorf("teams: %w", err)
+		}
+		for _, t := range teams {
+			r := Row{"team_id": t.ID, "name": nullStr(t.Name), "manager_user_id": ptrVal(t.ManagerUserID),
+				"parent_team_id": nullStr(t.ParentTeamID), "user_ids": t.UserIDs}
+			if t.UserIDs == nil {
+				r["user_ids"] = []int64{}
+			}
+			if len(t.Extra) > 0 {
+				r["_extra"] = mustJSON(t.Extra)
+			}
+			if err := emit("teams", r); err != nil {
+				return err
+			}
+		}
+	}
+	now := s.now().UTC()
+	st.DirectorySyncedAt = &now
+	return s.sink.Checkpoint(ctx, st)
+}
+
+// window returns the range of start times this run lists.
+func (s *Syncer) window(st *State) (from, to time.Time, moveWatermark bool) {
+	if !s.opt.From.IsZero() || !s.opt.To.IsZero() {
+		to = s.opt.To
+		if to.IsZero() {
+			to = s.now()
+		}
+		return s.opt.From, to, false
+	}
+	to = s.now().UTC().Truncate(time.Second)
+	from = s.opt.Config.Start
+	if w := st.Calls.Watermark; w != nil {
+		back := w.Add(-time.Duration(s.opt.Config.LookbackHours * float64(time.Hour)))
+		if back.After(from) {
+			from = back
+		}
+	}
+	return from, to, true
+}
+
+func (s *Syncer) syncCalls(ctx context.Context, st *State) error {
+	if st.Calls.Seen == nil {
+		st.Calls.Seen = map[string]SeenCall{}
+	}
+	if st.Calls.Pending == nil {
+		st.Calls.Pending = map[string]PendingCall{}
+	}
+	from, to, move := s.window(st)
+	if !from.Before(to) {
+		return fmt.Errorf("nothing to sync: the window %s – %s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	slice := time.Duration(s.opt.Config.SliceHours * float64(time.Hour))
+	s.log.Info("syncing calls", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339), "pending", len(st.Calls.Pending))
+	if s.status != nil {
+		s.status.Estimate("calls", int64(len(st.Calls.Pending)))
+	}
+	for a := from; a.Before(to); a = a.Add(slice) {
+		b := a.Add(slice)
+		if b.After(to) {
+			b = to
+		}
+		if err := s.syncSlice(ctx, st, a, b); err != nil {
+			return fmt.Errorf("calls %s – %s: %w", a.Format(time.RFC3339), b.Format(time.RFC3339), err)
+		}
+		s.sum.Slices++
+		if move && (st.Calls.Watermark == nil || b.After(*st.Calls.Watermark)) {
+			w := b
+			st.Calls.Watermark = &w
+		}
+		s.prune(st)
+		if err := s.sink.Checkpoint(ctx, st); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if err := s.retryPending(ctx, st); err != nil {
+		return fmt.Errorf("pending transcripts: %w", err)
+	}
+	s.prune(st)
+	return s.sink.Checkpoint(ctx, st)
+}
+
+// prune forgets seen calls that no future look-back can list again.
+func (s *Syncer) prune(st *State) {
+	if st.Calls.Watermark == nil {
+		return
+	}
+	horizon := st.Calls.Watermark.Add(-time.Duration(s.opt.Config.LookbackHours*float64(time.Hour)) - 24*time.Hour)
+	for id, c := range st.Calls.Seen {
+		if c.StartedAt.Before(horizon) {
+			delete(st.Calls.Seen, id)
+		}
+	}
+}
+
+// syncSlice lists one slice and handles every call in it.
+func (s *Syncer) syncSlice(ctx context.Context, st *State, from, to time.Time) error {
+	engs, err := s.list(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	var todo []Engagement
+	emit := s.emit(ctx)
+	for i := range engs {
+		e := &engs[i]
+		switch {
+		case !e.IsRecordedCall():
+			s.sum.Skipped++
+		case s.done[e.ID]:
+			// repeated across pages or narrowed windows
+		default:
+			s.done[e.ID] = true
+			if _, ok := st.Calls.Seen[e.ID]; ok {
+				s.sum.AlreadyDone++
+				continue
+			}
+			s.sum.Calls++
+			if e.NoShow != nil && *e.NoShow {
+				if err := s.finish(st, e, nil, StatusNoShow, emit); err != nil {
+					return err
+				}
+				continue
+			}
+			if ps := strings.ToLower(e.ProcessingState); ps != "" && ps != "done" {
+				if err := s.markPending(st, e, emit); err != nil {
+					return err
+				}
+				continue
+			}
+			todo = append(todo, *e)
+		}
+	}
+	return s.fetchDetails(ctx, st, todo)
+}
+
+// list returns every engagement in [from, to). A 504 narrows the window: the
+// two halves are listed separately, down to five minutes.
+func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, error) {
+	var out []Engagement
+	key := ""
+	seenKeys := map[string]bool{}
+	for {
+		s.sum.ListRequests++
+		p, err := s.opt.API.ListEngagements(ctx, ListQuery{From: from, To: to, Continuation: key})
+		var gt *GatewayTimeoutError
+		if errors.As(err, &gt) && to.Sub(from) > 5*time.Minute {
+			s.sum.Narrowed++
+			mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
+			s.log.Warn("list timed out; narrowing the window", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339))
+			left, err := s.list(ctx, from, mid)
+			if err != nil {
+				return nil, err
+			}
+			right, err := s.list(ctx, mid, to)
+			if err != nil {
+				return nil, err
+			}
+			// Pages already read stay in out; duplicates are dropped later.
+			return append(append(out, right...), left...), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Engagements...)
+		// End of listing: no key, an empty page, or a key seen before.
+		if p.Next == "" || len(p.Engagements) == 0 || seenKeys[p.Next] {
+			return out, nil
+		}
+		seenKeys[p.Next] = true
+		key = p.Next
+	}
+}
+
+type detailResult struct {
+	conv *Conversation
+	err  error
+}
+
+// fetchDetails reads the detail of each engagement, max_concurrency at a
+// time, and emits the rows in listing order as results arrive.
+func (s *Syncer) fetchDetails(ctx context.Context, st *State, engs []Engagement) error {
+	if len(engs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conc := max(1, s.opt.Config.MaxConcurrency)
+	results := make([]chan detailResult, len(engs))
+	for i := range results {
+		results[i] = make(chan detailResult, 1)
+	}
+	ahead := make(chan struct{}, conc*4) // bounds results held in memory
+	workers := make(chan struct{}, conc)
+	go func() {
+		for i := range engs {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case workers <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func(i int) {
+				defer func() { <-workers }()
+				c, err := s.opt.API.GetConversation(ctx, engs[i].ID)
+				results[i] <- detailResult{c, err}
+			}(i)
+		}
+	}()
+	emit := s.emit(ctx)
+	for i := range engs {
+		var r detailResult
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-ahead
+		s.sum.DetailRequests++
+		if err := s.handleDetail(st, &engs[i], r, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Syncer) handleDetail(st *State, e *Engagement, r detailResult, emit emitter) error {
+	var nf *NotFoundError
+	switch {
+	case errors.As(r.err, &nf):
+		s.sum.NotFound++
+		return s.finish(st, e, nil, StatusNotFound, emit)
+	case r.err != nil:
+		return fmt.Errorf("call %s: %w", e.ID, r.err)
+	}
+	c := r.conv
+	switch c.Status {
+	case "done", "":
+		return s.finish(st, e, c, StatusComplete, emit)
+	case "no show", "no_show", "noshow":
+		return s.finish(st, e, c, StatusNoShow, emit)
+	default:
+		return s.markPending(st, e, emit)
+	}
+}
+
+// finish emits a call in a final state and remembers it.
+func (s *Syncer) finish(st *State, e *Engagement, c *Conversation, status string, emit emitter) error {
+	meta := rowMeta{}
+	if c != nil {
+		meta.truncation = truncateTranscript(c, s.lim)
+	}
+	if err := emit("calls", callRow(e, c, status, meta)); err != nil {
+		return err
+	}
+	if c != nil {
+		if err := childRows(e, c, emit); err != nil {
+			return err
+		}
+	}
+	delete(st.Calls.Pending, e.ID)
+	st.Calls.Seen[e.ID] = SeenCall{StartedAt: e.StartedAt, Status: status}
+	return nil
+}
+
+// markPending emits the listing's view of a call whose transcript is not
+// ready and keeps it for later runs.
+func (s *Syncer) markPending(st *State, e *Engagement, emit emitter) error {
+	p, ok := st.Calls.Pending[e.ID]
+	if !ok {
+		p = PendingCall{FirstSeen: s.now().UTC().Truncate(time.Second)}
+	}
+	p.Attempts++
+	p.Engagement = *e
+	st.Calls.Pending[e.ID] = p
+	return emit("calls", callRow(e, nil, StatusPending, rowMeta{}))
+}
+
+// retryPending handles pending calls that this run's listing did not reach:
+// they are fetched by id, or given up once older than pending_max_hours.
+func (s *Syncer) retryPending(ctx context.Context, st *State) error {
+	maxAge := time.Duration(s.opt.Config.PendingMaxHours * float64(time.Hour))
+	now := s.now()
+	emit := s.emit(ctx)
+	var todo []Engagement
+	for _, id := range sortedKeys(st.Calls.Pending) {
+		if s.done[id] {
+			continue
+		}
+		p := st.Calls.Pending[id]
+		e := p.Engagement
+		s.done[id] = true
+		if now.Sub(p.FirstSeen) > maxAge {
+			s.sum.Abandoned = append(s.sum.Abandoned, id)
+			s.log.Warn("giving up on a transcript that never became ready", "call_id", id, "first_seen", p.FirstSeen.Format(time.RFC3339), "attempts", p.Attempts)
+			if s.status != nil {
+				s.status.Log("WARN", fmt.Sprintf("call %s: transcript still not ready after %s; recorded as abandoned", id, maxAge))
+			}
+			if err := s.finish(st, &e, nil, StatusAbandoned, emit); err != nil {
+				return err
+			}
+			continue
+		}
+		todo = append(todo, e)
+	}
+	return s.fetchDetails(ctx, st, todo)
+}
