@@ -32,12 +32,15 @@ type ExtractOptions struct {
 	Now       func() time.Time
 	SyncID    string
 	Backoff   time.Duration // first retry backoff; 0 = default
+	// CommitRows and CommitEvery override the Parquet commit policy (tests).
+	CommitRows  int
+	CommitEvery time.Duration
 }
 
 // ExtractResult says what an extract wrote.
 type ExtractResult struct {
 	*Summary
-	Files     []string         `json:"files"`
+	Files     int              `json:"files"`
 	Bytes     map[string]int64 `json:"bytes"`
 	Requests  int64            `json:"requests"`
 	Retries   int64            `json:"retries"`
@@ -54,6 +57,12 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.CommitRows > 0 {
+		sink.CommitRows = opt.CommitRows
+	}
+	if opt.CommitEvery > 0 {
+		sink.CommitEvery = opt.CommitEvery
+	}
 	st := opt.State
 	if st == nil {
 		st = NewState(opt.Config.BaseURL)
@@ -62,10 +71,13 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 		Config: opt.Config, API: NewV3(client), Selected: opt.Selected, From: opt.From, To: opt.To,
 		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID,
 	}, st, sink)
+	if err == nil {
+		err = sink.Flush()
+	}
 	if err != nil {
 		sink.Abort()
 	}
-	res := &ExtractResult{Summary: sum, Files: sink.Files, Bytes: sink.Bytes,
+	res := &ExtractResult{Summary: sum, Files: len(sink.Files), Bytes: sink.Bytes,
 		Requests: client.Stats.Requests.Load(), Retries: client.Stats.Retries.Load(), Throttled: client.Stats.Throttled.Load()}
 	if err != nil {
 		return res, fmt.Errorf("extract: %w", err)

@@ -63,8 +63,19 @@ type ParquetSink struct {
 	// BatchRows is how many rows are buffered per stream before a row group
 	// is written.
 	BatchRows int
-	Files     []string // committed files, in order
-	Bytes     map[string]int64
+	// A checkpoint commits the open files when CommitRows rows or
+	// CommitEvery time have accumulated since the last commit; otherwise it
+	// only remembers the state, and Flush commits it at the end. This keeps
+	// files large while a crash loses at most that much work (never data:
+	// uncommitted work is redone by the next run).
+	CommitRows  int
+	CommitEvery time.Duration
+	Files       []string // committed files, in order
+	Bytes       map[string]int64
+
+	uncommitted int
+	lastCommit  time.Time
+	lastState   *State
 }
 
 type streamFile struct {
@@ -86,7 +97,7 @@ func NewParquetSink(dir, syncID string, saveState func(*State) error) (*ParquetS
 	}
 	removeStaleTemps(dir)
 	return &ParquetSink{dir: dir, syncID: syncID, open: map[string]*streamFile{}, saveState: saveState,
-		BatchRows: 16384, Bytes: map[string]int64{}}, nil
+		BatchRows: 16384, CommitRows: 250000, CommitEvery: 30 * time.Second, Bytes: map[string]int64{}, lastCommit: time.Now()}, nil
 }
 
 // removeStaleTemps deletes temporary files a killed run left behind.
@@ -108,6 +119,7 @@ func (p *ParquetSink) Write(_ context.Context, stream string, row Row) error {
 	}
 	sf.pending++
 	sf.rows++
+	p.uncommitted++
 	if sf.pending >= p.BatchRows {
 		return sf.flush()
 	}
@@ -158,14 +170,24 @@ func (sf *streamFile) flush() error {
 	return nil
 }
 
-// Checkpoint implements Sink: it completes the open files, makes them
-// durable, then saves the state.
+// Checkpoint implements Sink: when enough has accumulated, it completes the
+// open files, makes them durable, then saves the state.
 func (p *ParquetSink) Checkpoint(_ context.Context, st *State) error {
+	p.lastState = st.Clone()
+	if p.uncommitted < p.CommitRows && time.Since(p.lastCommit) < p.CommitEvery {
+		return nil
+	}
+	return p.Flush()
+}
+
+// Flush commits the open files and then saves the last checkpoint's state.
+func (p *ParquetSink) Flush() error {
 	if err := p.commit(); err != nil {
 		return err
 	}
-	if p.saveState != nil {
-		if err := p.saveState(st); err != nil {
+	p.uncommitted, p.lastCommit = 0, time.Now()
+	if p.saveState != nil && p.lastState != nil {
+		if err := p.saveState(p.lastState); err != nil {
 			return fmt.Errorf("save state: %w", err)
 		}
 	}

@@ -51,11 +51,12 @@ type AirbyteSink struct {
 	out     *lines
 	streams []string // selected streams, for STATE messages
 	now     func() time.Time
+	running map[string]bool
 }
 
 // NewAirbyteSink writes to w; selected lists the streams read.
 func NewAirbyteSink(w io.Writer, selected []string) *AirbyteSink {
-	return &AirbyteSink{out: newLines(w), streams: selected, now: time.Now}
+	return &AirbyteSink{out: newLines(w), streams: selected, now: time.Now, running: map[string]bool{}}
 }
 
 type abRecord struct {
@@ -68,8 +69,13 @@ type abDescriptor struct {
 	Name string `json:"name"`
 }
 
-// Write implements Sink.
+// Write implements Sink. A stream's first record is preceded by its
+// RUNNING status.
 func (a *AirbyteSink) Write(_ context.Context, stream string, row Row) error {
+	if !a.running[stream] {
+		a.running[stream] = true
+		a.StreamStatus(stream, "RUNNING")
+	}
 	return a.out.put(map[string]any{"type": "RECORD", "record": abRecord{Stream: stream, Data: row, EmittedAt: millis(a.now())}})
 }
 

@@ -445,10 +445,26 @@ func (s *Syncer) markPending(st *State, e *Engagement, emit emitter) error {
 	if !ok {
 		p = PendingCall{FirstSeen: s.now().UTC().Truncate(time.Second)}
 	}
+	if maxAge := time.Duration(s.opt.Config.PendingMaxHours * float64(time.Hour)); s.now().Sub(p.FirstSeen) > maxAge {
+		return s.abandon(st, e, p, emit)
+	}
 	p.Attempts++
 	p.Engagement = *e
 	st.Calls.Pending[e.ID] = p
 	return emit("calls", callRow(e, nil, StatusPending, rowMeta{}))
+}
+
+// abandon records a call whose transcript never became ready as given up,
+// and reports it.
+func (s *Syncer) abandon(st *State, e *Engagement, p PendingCall, emit emitter) error {
+	s.sum.Abandoned = append(s.sum.Abandoned, e.ID)
+	msg := fmt.Sprintf("call %s: transcript still not ready %s after it was first listed (%d attempts); recorded as abandoned",
+		e.ID, s.now().Sub(p.FirstSeen).Round(time.Minute), p.Attempts)
+	s.log.Warn(msg, "call_id", e.ID)
+	if s.status != nil {
+		s.status.Log("WARN", msg)
+	}
+	return s.finish(st, e, nil, StatusAbandoned, emit)
 }
 
 // retryPending handles pending calls that this run's listing did not reach:
@@ -466,12 +482,7 @@ func (s *Syncer) retryPending(ctx context.Context, st *State) error {
 		e := p.Engagement
 		s.done[id] = true
 		if now.Sub(p.FirstSeen) > maxAge {
-			s.sum.Abandoned = append(s.sum.Abandoned, id)
-			s.log.Warn("giving up on a transcript that never became ready", "call_id", id, "first_seen", p.FirstSeen.Format(time.RFC3339), "attempts", p.Attempts)
-			if s.status != nil {
-				s.status.Log("WARN", fmt.Sprintf("call %s: transcript still not ready after %s; recorded as abandoned", id, maxAge))
-			}
-			if err := s.finish(st, &e, nil, StatusAbandoned, emit); err != nil {
+			if err := s.abandon(st, &e, p, emit); err != nil {
 				return err
 			}
 			continue

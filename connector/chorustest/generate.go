@@ -1,0 +1,561 @@
+package chorustest
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Seller-side constants.
+const (
+	sellerDomain      = "seller.example"
+	sellerAliasDomain = "seller-inc.example"
+	sellerCompany     = "Seller Inc"
+)
+
+var freeMailDomains = []string{"gmail.com", "outlook.com", "yahoo.com", "hotmail.com"}
+
+var companyStems = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
+	"Tyrell", "Cyberdyne", "Soylent", "Wonka", "Gringotts", "Oscorp", "Aperture", "Pied Piper",
+	"Massive Dynamic", "Vehement", "Monarch", "Nakatomi"}
+var companySuffixes = []string{"Corp", "Inc", "Group", "Labs", "Systems", "Holdings"}
+
+var firstNames = []string{"Pat", "Sam", "Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery",
+	"Quinn", "Robin", "Drew", "Kim", "Lee", "Noor", "Ines", "Mateo", "Yuki", "Priya"}
+var lastNames = []string{"Buyer", "Nguyen", "Smith", "Garcia", "Okafor", "Müller", "Rossi", "Kowalski", "Tanaka",
+	"Silva", "Cohen", "Larsen", "Dubois", "Patel", "Haddad", "Novak"}
+var titles = []string{"VP Ops", "Director of Sales", "RevOps Manager", "CFO", "Head of Enablement",
+	"Sales Manager", "IT Security Lead", "Procurement", "CRO", ""}
+
+var subjects = []string{"Q%d business review", "Discovery call", "Renewal discussion", "Pricing follow-up",
+	"Technical deep-dive", "Onboarding check-in", "Executive sync", "Demo", "Expansion planning", "Support escalation"}
+
+// engagement is the tenant's record of one engagement: the truth plus what is
+// needed to render it.
+type engagement struct {
+	TruthEngagement
+	epoch        int64  // StartedAt in epoch seconds (date_time)
+	emailMissing []bool // per participant: the email field is absent, not just empty
+	accountNum   int64  // numeric Chorus account id (0: no account)
+	oppID        string
+	oppName      string
+	apiItems     int // apiItemsAbsent, apiItemsEmpty or apiItemsPresent
+	custType     string
+	missingTypes bool // some customer utterances lack speaker_type
+	hasMetrics   bool
+	plan         *callPlan // nil: no transcript (non-call, no-show, not found)
+}
+
+const (
+	apiItemsAbsent = iota
+	apiItemsEmpty
+	apiItemsPresent
+)
+
+// callPlan is the eagerly generated skeleton of a transcript: its length and
+// the special utterances (trackers, questions, commitments, distractors).
+// Filler utterances are regenerated lazily from the per-call seed.
+type callPlan struct {
+	n         int
+	specials  []special // by index
+	trackers  []planTracker
+	questions int
+	engaging  int
+}
+
+type special struct {
+	index    int
+	text     string
+	engaging bool
+}
+
+type planTracker struct {
+	def      *trackerDef
+	mentions []mention
+}
+
+type mention struct{ utterance, offset int }
+
+// contact is a person at a customer or prospect.
+type contact struct {
+	name, email, title, company string
+	personID                    int64
+}
+
+type customerGen struct {
+	Customer
+	accountNum int64
+	contacts   []contact
+}
+
+type generator struct {
+	r         *rand.Rand
+	opts      Options
+	users     []TruthUser
+	personIDs map[int64]int64 // user id → person id
+	reps      []TruthUser     // users who take calls
+	customers []*customerGen
+	nextPID   int64
+	prospects int
+}
+
+// newRand returns a generator seeded from seed and a label, so that separate
+// streams (tenant, per-call transcripts, faults) never share state.
+func newRand(seed int64, label string) *rand.Rand {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s", seed, label)
+	s := h.Sum64()
+	return rand.New(rand.NewPCG(s, s^0x9E3779B97F4A7C15))
+}
+
+// hexID draws a 32-character upper-case hex id.
+func hexID(r *rand.Rand) string { return fmt.Sprintf("%016X%016X", r.Uint64(), r.Uint64()) }
+
+// crmID draws an 18-character Salesforce-style account id.
+func crmID(r *rand.Rand, prefix string) string {
+	const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := []byte(prefix)
+	for len(b) < 18 {
+		b = append(b, alnum[r.IntN(len(alnum))])
+	}
+	return string(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// generate builds the tenant's eager state.
+func generate(opts Options) (users []TruthUser, teams []team, customers []*customerGen, all []*engagement) {
+	g := &generator{r: newRand(opts.Seed, "tenant"), opts: opts, nextPID: 18270000, personIDs: map[int64]int64{}}
+	teams = g.makeUsers()
+	g.makeCustomers()
+	nonCalls := int(math.Round(float64(opts.Calls) * 0.08 / 0.92))
+	for i := 0; i < opts.Calls+nonCalls; i++ {
+		all = append(all, g.engagement(i < opts.Calls))
+	}
+	slices.SortFunc(all, func(a, b *engagement) int {
+		return cmp.Or(cmp.Compare(a.epoch, b.epoch), strings.Compare(a.ID, b.ID))
+	})
+	return g.users, teams, g.customers, all
+}
+
+// team is a seller team as /api/v1/teams serves it.
+type team struct {
+	ID, Name  string
+	ManagerID int64
+	ParentID  string
+}
+
+func (g *generator) makeUsers() []team {
+	teams := []team{
+		{ID: "4101", Name: "Revenue", ManagerID: 305901},
+		{ID: "4102", Name: "Account Executives", ManagerID: 305902, ParentID: "4101"},
+		{ID: "4103", Name: "Customer Success", ManagerID: 305907, ParentID: "4101"},
+	}
+	people := []struct{ name, role, team, domain string }{
+		{"Vera Lindqvist", "manager", "4101", sellerDomain},
+		{"Dana Rep", "manager", "4102", sellerDomain},
+		{"Eli Moreno", "ae", "4102", sellerDomain},
+		{"Fatima Sayed", "ae", "4102", sellerDomain},
+		{"Gus Olsen", "ae", "4102", sellerAliasDomain},
+		{"Hana Ito", "ae", "4102", sellerDomain},
+		{"Ivan Petrov", "manager", "4103", sellerDomain},
+		{"Jo Achebe", "csm", "4103", sellerDomain},
+		{"Kai Brennan", "csm", "4103", sellerAliasDomain},
+		{"Lena Vogt", "csm", "4103", sellerDomain},
+	}
+	for i, p := range people {
+		id := int64(305901 + i)
+		first := strings.ToLower(strings.Fields(p.name)[0])
+		u := TruthUser{ID: id, Name: p.name, Email: first + "@" + p.domain, Role: p.role, TeamID: p.team}
+		g.users = append(g.users, u)
+		g.personIDs[id] = g.pid()
+		if i > 0 { // the VP does not take calls
+			g.reps = append(g.reps, u)
+		}
+	}
+	return teams
+}
+
+func (g *generator) pid() int64 {
+	g.nextPID += 1 + int64(g.r.IntN(40))
+	return g.nextPID
+}
+
+func (g *generator) person(company, domain string) contact {
+	first, last := firstNames[g.r.IntN(len(firstNames))], lastNames[g.r.IntN(len(lastNames))]
+	email := ""
+	if domain != "" {
+		email = strings.ToLower(first + "." + strings.ReplaceAll(last, "ü", "ue") + "@" + domain)
+	}
+	return contact{name: first + " " + last, email: email, title: titles[g.r.IntN(len(titles))], company: company, personID: g.pid()}
+}
+
+func (g *generator) makeCustomers() {
+	order := g.r.Perm(len(companyStems))
+	var csms []TruthUser
+	for _, u := range g.users {
+		if u.TeamID == "4103" {
+			csms = append(csms, u)
+		}
+	}
+	for i := 0; i < g.opts.Customers; i++ {
+		stem := companyStems[order[i%len(order)]]
+		name := stem + " " + companySuffixes[g.r.IntN(len(companySuffixes))]
+		if i >= len(order) {
+			name += " " + itoa(i/len(order)+1)
+		}
+		slug := strings.ToLower(strings.ReplaceAll(stem, " ", "")) + "-" + itoa(i+1)
+		domains := []string{slug + ".example"}
+		if g.r.IntN(3) == 0 {
+			domains = append(domains, slug+"-eu.example")
+		}
+		csm := csms[g.r.IntN(len(csms))]
+		c := &customerGen{
+			Customer: Customer{ID: fmt.Sprintf("cust-%03d", i+1), Name: name, Domains: domains,
+				CRMAccountID: crmID(g.r, "0015g000"), CSMEmail: csm.Email, CSMName: csm.Name},
+			accountNum: int64(1000 + i),
+		}
+		for k := 3 + g.r.IntN(4); k > 0; k-- {
+			c.contacts = append(c.contacts, g.person(name, domains[g.r.IntN(len(domains))]))
+		}
+		g.customers = append(g.customers, c)
+	}
+}
+
+// engagement draws one engagement; call says whether it is a recorded call.
+func (g *generator) engagement(call bool) *engagement {
+	r := g.r
+	e := &engagement{}
+	e.ID = hexID(r)
+	switch {
+	case call && r.Float64() < 0.7:
+		e.Type = TypeMeeting
+	case call:
+		e.Type = TypeDialer
+	default:
+		e.Type = []string{TypeEmail, TypeContentViewed, TypeUnrecordedMeeting}[r.IntN(3)]
+	}
+	span := g.opts.End.Unix() - g.opts.Start.Unix()
+	e.epoch = g.opts.Start.Unix() + r.Int64N(span+1)
+	e.StartedAt = time.Unix(e.epoch, 0).UTC()
+
+	owner := g.reps[r.IntN(len(g.reps))]
+	e.OwnerUserID, e.OwnerEmail, e.OwnerName = owner.ID, owner.Email, owner.Name
+	e.addRep(owner, g.personIDs[owner.ID])
+	if call {
+		for k := r.IntN(3); k > 0; k-- {
+			u := g.reps[r.IntN(len(g.reps))]
+			if !slices.ContainsFunc(e.Participants, func(p TruthParticipant) bool { return p.UserID == u.ID }) {
+				e.addRep(u, g.personIDs[u.ID])
+			}
+		}
+	}
+	g.attachCompany(e, call)
+
+	sub := subjects[r.IntN(len(subjects))]
+	if strings.Contains(sub, "%d") {
+		sub = fmt.Sprintf(sub, 1+r.IntN(4))
+	}
+	if e.AccountName != "" && r.IntN(2) == 0 {
+		sub = e.AccountName + " <> " + sellerCompany + ": " + sub
+	}
+	e.Subject = sub
+
+	switch e.Type {
+	case TypeEmail:
+		e.Duration = 0
+	case TypeContentViewed:
+		e.Duration = float64(10 + r.IntN(300))
+	case TypeUnrecordedMeeting:
+		e.Duration = float64(1800 + 900*r.IntN(3))
+	}
+	if !call {
+		return e
+	}
+	switch x := r.Float64(); {
+	case x < 0.03:
+		e.NoShow = true
+		e.Duration = float64(300+r.IntN(600)) + 0.25*float64(r.IntN(4))
+	case x < 0.05:
+		e.NotFound = true
+		e.Duration = float64(600+r.IntN(3000)) + 0.25*float64(r.IntN(4))
+	default:
+		g.planTranscript(e)
+	}
+	switch x := r.Float64(); {
+	case x < 0.06:
+		e.custType = "cust"
+	case x < 0.10:
+		e.custType, e.missingTypes = "customer", true
+	default:
+		e.custType = "customer"
+	}
+	e.hasMetrics = r.Float64() < 0.7
+	return e
+}
+
+func (e *engagement) addRep(u TruthUser, personID int64) {
+	e.Participants = append(e.Participants, TruthParticipant{Name: u.Name, Email: u.Email, CompanyName: sellerCompany,
+		Title: map[string]string{"manager": "Manager", "ae": "AE", "csm": "CSM"}[u.Role], Type: "rep", PersonID: personID, UserID: u.ID})
+	e.emailMissing = append(e.emailMissing, false)
+}
+
+// addExternal adds an external participant; mode is "company" (keep the
+// contact's email), "free" (a free-mail address) or "none" (empty or missing).
+// A person already on the call is not added twice.
+func (e *engagement) addExternal(r *rand.Rand, c contact, mode string) {
+	if slices.ContainsFunc(e.Participants, func(p TruthParticipant) bool { return p.PersonID == c.personID }) {
+		return
+	}
+	missing := false
+	switch mode {
+	case "free":
+		local, _, _ := strings.Cut(c.email, "@")
+		if local == "" {
+			local = strings.ToLower(strings.ReplaceAll(c.name, " ", "."))
+		}
+		c.email = local + "@" + freeMailDomains[r.IntN(len(freeMailDomains))]
+	case "none":
+		c.email, missing = "", r.IntN(2) == 0
+	}
+	typ := "customer"
+	switch x := r.Float64(); {
+	case x < 0.05:
+		typ = "external"
+	case x < 0.08:
+		typ = ""
+	}
+	e.Participants = append(e.Participants, TruthParticipant{Name: c.name, Email: c.email, Title: c.title,
+		CompanyName: c.company, Type: typ, PersonID: c.personID})
+	e.emailMissing = append(e.emailMissing, missing)
+}
+
+// attachCompany picks who the engagement is with and how it can be matched:
+// ~60% carry the customer's CRM id, ~25% only a matchable email domain, ~5%
+// only the account name, ~10% no known customer.
+func (g *generator) attachCompany(e *engagement, call bool) {
+	r := g.r
+	n := 1
+	if call {
+		n = 1 + r.IntN(4)
+	}
+	emailMode := func() string {
+		switch x := r.Float64(); {
+		case x < 0.8:
+			return "company"
+		case x < 0.9:
+			return "free"
+		}
+		return "none"
+	}
+	c := g.customers[r.IntN(len(g.customers))]
+	pick := func() contact { return c.contacts[r.IntN(len(c.contacts))] }
+	switch x := r.Float64(); {
+	case x < 0.60: // CRM account id
+		e.CustomerID, e.AccountID, e.AccountName, e.accountNum = c.ID, c.CRMAccountID, c.Name, c.accountNum
+		for i := 0; i < n; i++ {
+			e.addExternal(r, pick(), emailMode())
+		}
+		if r.IntN(4) == 0 {
+			e.oppID, e.oppName = crmID(r, "0065g000"), c.Name+" - Renewal"
+		}
+	case x < 0.85: // email domain only
+		e.CustomerID = c.ID
+		if r.IntN(2) == 0 {
+			e.AccountName = c.Name
+		}
+		e.addExternal(r, pick(), "company")
+		for i := 1; i < n; i++ {
+			e.addExternal(r, pick(), emailMode())
+		}
+	case x < 0.90: // account name only
+		e.CustomerID, e.AccountName = c.ID, c.Name
+		for i := 0; i < n; i++ {
+			mode := "free"
+			if r.IntN(3) == 0 {
+				mode = "none"
+			}
+			e.addExternal(r, pick(), mode)
+		}
+	default: // a prospect, or only free-mail people
+		g.prospects++
+		name := fmt.Sprintf("Prospect %d Ltd", g.prospects)
+		domain := fmt.Sprintf("prospect-%d.example", g.prospects)
+		freeOnly := r.IntN(3) == 0
+		if !freeOnly {
+			e.AccountID, e.AccountName = crmID(r, "0015g000P"), name
+			e.accountNum = int64(900000 + g.prospects)
+		}
+		for i := 0; i < n; i++ {
+			if freeOnly {
+				e.addExternal(r, g.person("", ""), "free")
+			} else {
+				e.addExternal(r, g.person(name, domain), emailMode())
+			}
+		}
+	}
+	e.MatchableBy, _ = matchRule(e.TruthEngagement, g.customers)
+}
+
+// matchRule applies the customer-matching rules in order and returns the
+// first that matches and the customer it finds.
+func matchRule(e TruthEngagement, customers []*customerGen) (rule, customerID string) {
+	if e.AccountID != "" {
+		for _, c := range customers {
+			if c.CRMAccountID == e.AccountID {
+				return MatchCRMAccountID, c.ID
+			}
+		}
+	}
+	for _, p := range e.Participants {
+		if p.Type == "rep" {
+			continue
+		}
+		_, domain, ok := strings.Cut(strings.ToLower(p.Email), "@")
+		if !ok {
+			continue
+		}
+		for _, c := range customers {
+			if slices.Contains(c.Domains, domain) {
+				return MatchEmailDomain, c.ID
+			}
+		}
+	}
+	if e.AccountName != "" {
+		for _, c := range customers {
+			if c.Name == e.AccountName {
+				return MatchAccountName, c.ID
+			}
+		}
+	}
+	return "", ""
+}
+
+// planTranscript draws the transcript skeleton of a call with a transcript.
+func (g *generator) planTranscript(e *engagement) {
+	r := g.r
+	mean := g.opts.UtterancesPerCall
+	n := max(6, mean/2+r.IntN(mean+1))
+	const (
+		either = iota
+		repSide
+		custSide
+	)
+	type want struct {
+		special
+		side int
+	}
+	var wants []want
+	var items []TruthActionItem
+	var summaries []string
+	if r.Float64() < 0.7 {
+		for k := 1 + r.IntN(3); k > 0; k-- {
+			text, owner, due, summary := makeCommitment(r)
+			side := repSide
+			if owner == "customer" {
+				side = custSide
+			}
+			wants = append(wants, want{special{text: text}, side})
+			items = append(items, TruthActionItem{Text: text, Owner: owner, DueHint: due})
+			summaries = append(summaries, summary)
+		}
+	}
+	for k := r.IntN(3); k > 0; k-- {
+		wants = append(wants, want{special{text: distractors[r.IntN(len(distractors))]}, either})
+	}
+	for _, td := range trackerDefs {
+		if r.Float64() < 0.3 {
+			for k := 1 + r.IntN(3); k > 0; k-- {
+				wants = append(wants, want{special{text: td.Sentences[r.IntN(len(td.Sentences))]}, either})
+			}
+		}
+	}
+	for k := 1 + r.IntN(5); k > 0; k-- {
+		wants = append(wants, want{special{text: customerQuestions[r.IntN(len(customerQuestions))], engaging: r.IntN(2) == 0}, custSide})
+	}
+	n = max(n, 2*len(wants)+4)
+
+	// Place each special on a free index of the right parity (even = rep).
+	perm := r.Perm(n)
+	used := make(map[int]bool, len(wants))
+	p := &callPlan{n: n}
+	for wi, w := range wants {
+		for _, idx := range perm {
+			if used[idx] || (w.side == repSide && idx%2 != 0) || (w.side == custSide && idx%2 != 1) {
+				continue
+			}
+			used[idx] = true
+			w.index = idx
+			if wi < len(items) {
+				items[wi].UtteranceIndex = idx
+			}
+			p.specials = append(p.specials, w.special)
+			break
+		}
+	}
+	slices.SortFunc(p.specials, func(a, b special) int { return a.index - b.index })
+	// Keep action items (and the API's summaries of them) in spoken order.
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return items[a].UtteranceIndex - items[b].UtteranceIndex })
+	sortedItems, sortedSummaries := make([]TruthActionItem, len(items)), make([]string, len(items))
+	for i, o := range order {
+		sortedItems[i], sortedSummaries[i] = items[o], summaries[o]
+	}
+	items, summaries = sortedItems, sortedSummaries
+
+	// Derive trackers and question counts from the special texts.
+	for i := range trackerDefs {
+		td := &trackerDefs[i]
+		pt := planTracker{def: td}
+		for _, s := range p.specials {
+			best := -1
+			for _, kw := range td.Keywords {
+				if off := findKeyword(s.text, kw); off >= 0 && (best < 0 || off < best) {
+					best = off
+				}
+			}
+			if best >= 0 {
+				pt.mentions = append(pt.mentions, mention{s.index, best})
+			}
+		}
+		if len(pt.mentions) > 0 {
+			p.trackers = append(p.trackers, pt)
+			ids := make([]int, len(pt.mentions))
+			for k, m := range pt.mentions {
+				ids[k] = m.utterance
+			}
+			e.Trackers = append(e.Trackers, TruthTracker{ID: td.ID, Name: td.Name, Type: td.Type, Mentions: ids})
+		}
+	}
+	for i, s := range p.specials {
+		if s.index%2 == 1 && strings.HasSuffix(s.text, "?") {
+			p.questions++
+			if s.engaging {
+				p.engaging++
+			}
+		} else {
+			p.specials[i].engaging = false
+		}
+	}
+
+	e.plan = p
+	e.TrueActionItems = items
+	e.Duration = math.Round(float64(n)*(8+6*r.Float64())*100) / 100
+	switch {
+	case len(items) > 0 && r.IntN(2) == 0:
+		e.apiItems, e.APIActionItems = apiItemsPresent, summaries
+	case r.IntN(2) == 0:
+		e.apiItems = apiItemsEmpty
+	default:
+		e.apiItems = apiItemsAbsent
+	}
+}

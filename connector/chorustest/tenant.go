@@ -1,0 +1,225 @@
+package chorustest
+
+import (
+	"encoding/csv"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tenant is a simulated Chorus tenant. It is an http.Handler and safe for
+// concurrent use.
+type Tenant struct {
+	opts      Options // immutable after New, except Faults (see faults below)
+	users     []TruthUser
+	teams     []team
+	customers []*customerGen
+	all       []*engagement // by (date_time, id) ascending
+	byID      map[string]*engagement
+
+	mu        sync.Mutex // guards everything below
+	now       time.Time
+	faults    Faults
+	faultRand *rand.Rand
+	truncWire bool // the next truncation cuts the wire (else the JSON)
+	stats     Stats
+	tokens    float64   // rate-limit bucket
+	lastFill  time.Time // when tokens was last refilled (zero: bucket full)
+	errSeq    int
+}
+
+// Stats counts what the tenant served.
+type Stats struct {
+	Requests, ListRequests, DetailRequests, UserRequests, TeamRequests int
+	DetailByID                                                         map[string]int // detail requests per engagement id
+	Status                                                             map[int]int    // responses by status code, injected faults included
+	Unauthorized                                                       int
+	RateLimited                                                        int // 429s from the server rate limit (not injected)
+}
+
+// New generates a tenant from opts.
+func New(opts Options) *Tenant {
+	opts = opts.withDefaults()
+	t := &Tenant{opts: opts, now: opts.Now, byID: map[string]*engagement{}}
+	t.users, t.teams, t.customers, t.all = generate(opts)
+	for _, e := range t.all {
+		t.byID[e.ID] = e
+	}
+	t.setFaultsLocked(opts.Faults)
+	t.ResetStats()
+	return t
+}
+
+// Now returns the tenant clock.
+func (t *Tenant) Now() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.now
+}
+
+// SetNow sets the tenant clock. Engagements that start after it are not
+// listed yet; calls whose start+duration+ProcessingDelay is after it are
+// still processing.
+func (t *Tenant) SetNow(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.now = now.UTC()
+}
+
+// Advance moves the tenant clock by d.
+func (t *Tenant) Advance(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.now = t.now.Add(d)
+}
+
+// SetFaults replaces the fault configuration and restarts its generator.
+func (t *Tenant) SetFaults(f Faults) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.setFaultsLocked(f.withDefaults(t.opts.Seed))
+}
+
+func (t *Tenant) setFaultsLocked(f Faults) {
+	t.faults = f
+	t.faultRand = newRand(f.Seed, "faults")
+	t.truncWire = true
+}
+
+// Stats returns a copy of the counters.
+func (t *Tenant) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats
+	s.DetailByID = maps.Clone(s.DetailByID)
+	s.Status = maps.Clone(s.Status)
+	return s
+}
+
+// ResetStats zeroes the counters.
+func (t *Tenant) ResetStats() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats = Stats{DetailByID: map[string]int{}, Status: map[int]int{}}
+}
+
+func (t *Tenant) count(f func(*Stats)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f(&t.stats)
+}
+
+// processing reports whether the call's transcript is not ready at now.
+func (t *Tenant) processing(e *engagement, now time.Time) bool {
+	if !e.IsCall() {
+		return false
+	}
+	ready := e.StartedAt.Add(time.Duration(e.Duration*float64(time.Second)) + t.opts.ProcessingDelay)
+	return now.Before(ready)
+}
+
+// Processing reports whether the engagement's transcript is still being
+// processed at the tenant clock (false for unknown ids and non-calls).
+func (t *Tenant) Processing(id string) bool {
+	e, ok := t.byID[id]
+	return ok && t.processing(e, t.Now())
+}
+
+// Engagements returns the ground truth of every engagement, non-call ones
+// included, by StartedAt ascending (ties by ID), regardless of the clock.
+func (t *Tenant) Engagements() []TruthEngagement {
+	out := make([]TruthEngagement, 0, len(t.all))
+	for _, e := range t.all {
+		out = append(out, cloneTruth(e.TruthEngagement))
+	}
+	return out
+}
+
+// RecordedCalls returns the ground truth of meetings and dialer calls.
+func (t *Tenant) RecordedCalls() []TruthEngagement {
+	var out []TruthEngagement
+	for _, e := range t.all {
+		if e.IsCall() {
+			out = append(out, cloneTruth(e.TruthEngagement))
+		}
+	}
+	return out
+}
+
+// Engagement returns the ground truth of one engagement.
+func (t *Tenant) Engagement(id string) (TruthEngagement, bool) {
+	e, ok := t.byID[id]
+	if !ok {
+		return TruthEngagement{}, false
+	}
+	return cloneTruth(e.TruthEngagement), true
+}
+
+func cloneTruth(e TruthEngagement) TruthEngagement {
+	e.Participants = slices.Clone(e.Participants)
+	e.APIActionItems = slices.Clone(e.APIActionItems)
+	e.TrueActionItems = slices.Clone(e.TrueActionItems)
+	trackers := make([]TruthTracker, len(e.Trackers))
+	for i, tr := range e.Trackers {
+		tr.Mentions = slices.Clone(tr.Mentions)
+		trackers[i] = tr
+	}
+	e.Trackers = trackers
+	return e
+}
+
+// Utterances regenerates a call's full transcript: empty for no-shows,
+// not-found calls, non-call engagements and unknown ids. It does not depend
+// on the clock (a processing call already has its future transcript).
+func (t *Tenant) Utterances(callID string) []TruthUtterance {
+	e, ok := t.byID[callID]
+	if !ok {
+		return nil
+	}
+	return t.transcript(e)
+}
+
+// Customers returns every customer, including any a test leaves out of its
+// customer list.
+func (t *Tenant) Customers() []Customer {
+	out := make([]Customer, len(t.customers))
+	for i, c := range t.customers {
+		out[i] = c.Customer
+		out[i].Domains = slices.Clone(c.Domains)
+	}
+	return out
+}
+
+// Users returns the seller's users.
+func (t *Tenant) Users() []TruthUser { return slices.Clone(t.users) }
+
+// SellerDomains returns the seller's own email domains.
+func (t *Tenant) SellerDomains() []string { return []string{sellerDomain, sellerAliasDomain} }
+
+// Token returns the accepted API token.
+func (t *Tenant) Token() string { return t.opts.Token }
+
+// WriteCustomersCSV writes the customers for which include returns true (all
+// when include is nil) as CSV with the header
+// customer_id,name,domains,crm_account_id,csm_email,csm_name; domains are
+// joined by ';'.
+func (t *Tenant) WriteCustomersCSV(w io.Writer, include func(Customer) bool) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"customer_id", "name", "domains", "crm_account_id", "csm_email", "csm_name"}); err != nil {
+		return err
+	}
+	for _, c := range t.Customers() {
+		if include != nil && !include(c) {
+			continue
+		}
+		if err := cw.Write([]string{c.ID, c.Name, strings.Join(c.Domains, ";"), c.CRMAccountID, c.CSMEmail, c.CSMName}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
