@@ -1,0 +1,178 @@
+// Command chorus-elt moves ZoomInfo Chorus conversation data into a
+// warehouse: extract (Airbyte, Singer or Parquet), load (DuckDB, BigQuery)
+// and transform (versioned SQL).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chorus-elt/chorus-elt/connector"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+}
+
+// env is what commands share: the streams and the logger.
+type env struct {
+	stdout io.Writer
+	stderr *redactor
+	log    *slog.Logger
+}
+
+// run executes the CLI and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: &redactor{w: stderr}}
+	unknown := ""
+	app := &cli.App{
+		Name:      "chorus-elt",
+		Usage:     "move ZoomInfo Chorus calls, transcripts and insights into DuckDB or BigQuery",
+		Writer:    stdout,
+		ErrWriter: e.stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "auto (text on a terminal, else JSON), text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		},
+		Before: func(c *cli.Context) error {
+			l, err := newLogger(c.String("log-format"), c.String("log-level"), e.stderr)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			e.log = l
+			return nil
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErr("%v", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are decided below
+		CommandNotFound: func(_ *cli.Context, name string) {
+			unknown = name
+		},
+		Commands: commands(e),
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+	}
+	err := app.RunContext(ctx, args)
+	if err == nil && unknown != "" {
+		err = usageErr("unknown command %q; see chorus-elt --help", unknown)
+	}
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailure
+	if connector.IsUsage(err) || isUsage(err) {
+		code = exitUsage
+	}
+	if !errors.Is(err, errReported) {
+		fmt.Fprintf(e.stderr, "chorus-elt: %v\n", err)
+	}
+	return code
+}
+
+// commands lists every subcommand; each lives in the file named for it.
+func commands(e *env) []*cli.Command {
+	return []*cli.Command{
+		specCommand(e), checkCommand(e), discoverCommand(e), readCommand(e), singerCommand(e),
+		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e), fakeAPICommand(),
+	}
+}
+
+// errReported marks an error already written out (as a protocol message).
+var errReported = errors.New("reported")
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usageErr(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+func isUsage(err error) bool {
+	var u *usageError
+	var se *connector.StateError
+	return errors.As(err, &u) || errors.As(err, &se) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag")
+}
+
+// reported wraps an error that a protocol message already described, keeping
+// its exit code.
+type reportedErr struct{ err error }
+
+func (r *reportedErr) Error() string   { return r.err.Error() }
+func (r *reportedErr) Unwrap() []error { return []error{r.err, errReported} }
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "auto":
+		if isTerminal(os.Stderr) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: use auto, text or json", format)
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// redactor removes the API token from everything written to stderr, as a
+// last line of defence: the token is never logged on purpose.
+type redactor struct {
+	mu     sync.Mutex
+	w      io.Writer
+	secret []byte
+}
+
+func (r *redactor) setSecret(s connector.Secret) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(s) >= 4 {
+		r.secret = []byte(string(s))
+	}
+}
+
+func (r *redactor) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := p
+	if len(r.secret) > 0 && bytes.Contains(p, r.secret) {
+		out = bytes.ReplaceAll(p, r.secret, []byte("[redacted]"))
+	}
+	if _, err := r.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
