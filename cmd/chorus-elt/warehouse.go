@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/schemas"
+	"github.com/chorus-elt/chorus-elt/warehouse"
+)
+
+var (
+	warehouseFlag = &cli.StringFlag{Name: "warehouse", Usage: "destination `URL`: duckdb:PATH or bigquery:PROJECT.DATASET"}
+	locationFlag  = &cli.StringFlag{Name: "bigquery-location", Usage: "BigQuery `LOCATION` for new datasets and jobs (e.g. EU, US)"}
+)
+
+// pendingStateFile holds the extract's checkpoints inside the out dir when
+// the state lives in the warehouse: it covers Parquet files that may not be
+// loaded yet, and is committed to the warehouse with them.
+const pendingStateFile = ".pending-state.json"
+
+// openWarehouse opens --warehouse; a bad URL is a usage error (exit 2).
+func (e *env) openWarehouse(ctx context.Context, url, location string) (warehouse.Warehouse, error) {
+	if url == "" {
+		return nil, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
+	}
+	w, err := warehouse.Open(ctx, url, warehouse.Options{Location: location, Logger: e.log})
+	var ue *warehouse.URLError
+	if errors.As(err, &ue) {
+		return nil, usageErr("%v", err)
+	}
+	return w, err
+}
+
+func loadCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "load",
+		Usage: "load the Parquet files of an extract (--from DIR) into the warehouse; files already loaded are skipped",
+		Flags: []cli.Flag{warehouseFlag, locationFlag,
+			&cli.StringFlag{Name: "from", Usage: "extract `DIR` (as written by chorus-elt extract --out)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("from") == "" {
+				return usageErr("--from DIR is required")
+			}
+			start := time.Now()
+			w, err := e.openWarehouse(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			res, err := w.Load(c.Context, c.String("from"), nil)
+			if err != nil {
+				return err
+			}
+			e.log.Info("load finished", "files", res.FilesLoaded, "skipped", res.FilesSkipped, "bytes", res.Bytes)
+			return writeSummary(e, map[string]any{"command": "load", "warehouse": w.Dialect(), "result": res, "seconds": time.Since(start).Seconds()})
+		},
+	}
+}
+
+// pipeline is one extract + load (+ transform) run.
+type pipeline struct {
+	cfg         *connector.Config
+	url         string
+	location    string
+	out         string
+	statePath   string // "" when the state lives in the warehouse
+	from, to    time.Time
+	selected    map[string]bool
+	customers   string
+	http        *http.Client
+	interactive bool
+}
+
+// runSummary is the final one-line JSON of run and demo.
+type runSummary struct {
+	Command   string                    `json:"command"`
+	SyncID    string                    `json:"sync_id"`
+	Warehouse string                    `json:"warehouse"`
+	State     string                    `json:"state"`
+	Streams   map[string]*streamSummary `json:"streams"`
+	Cursor    *time.Time                `json:"cursor,omitempty"`
+	Requests  int64                     `json:"requests"`
+	Retries   int64                     `json:"retries"`
+	Calls     int64                     `json:"calls"`
+	Pending   int                       `json:"pending"`
+	Resumed   *warehouse.LoadResult     `json:"resumed,omitempty"`
+	Load      *warehouse.LoadResult     `json:"load"`
+	Transform string                    `json:"transform"`
+	Seconds   float64                   `json:"seconds"`
+	extract   *connector.ExtractResult  `json:"-"`
+}
+
+type streamSummary struct {
+	Rows     int64 `json:"rows"`
+	Bytes    int64 `json:"bytes"`
+	Inserted int64 `json:"inserted"`
+	Updated  int64 `json:"updated"`
+}
+
+func (e *env) progress(p *pipeline, format string, a ...any) {
+	if p.interactive {
+		fmt.Fprintf(e.stderr, "\r\033[K"+format, a...)
+	}
+}
+
+// runPipeline resumes an interrupted load, extracts, loads and reports.
+func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error) {
+	start := time.Now()
+	sum := &runSummary{Command: "run", Streams: map[string]*streamSummary{}, Transform: "not built yet (issue 4)"}
+	w, err := e.openWarehouse(ctx, p.url, p.location)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	sum.Warehouse = w.Dialect()
+	if err := os.MkdirAll(p.out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+
+	// 1. Resume: files written by an earlier run that did not reach the
+	// load are applied first (the ledger skips the loaded ones), together
+	// with the checkpoint that covers them.
+	pending := filepath.Join(p.out, pendingStateFile)
+	var st *connector.State
+	if p.statePath == "" {
+		sum.State = "warehouse"
+		if b, err := os.ReadFile(pending); err == nil {
+			if _, err := connector.ParseState(b, p.cfg.BaseURL); err != nil {
+				return nil, fmt.Errorf("%v (file %s)", err, pending)
+			}
+			e.progress(p, "resuming: loading files of an interrupted run…")
+			if sum.Resumed, err = w.Load(ctx, p.out, b); err != nil {
+				return nil, err
+			}
+			if err := os.Remove(pending); err != nil {
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		b, err := w.State(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st, err = connector.ParseState(b, p.cfg.BaseURL); err != nil {
+			return nil, fmt.Errorf("%v (state stored in the warehouse %s; remove its row from %s.%s to start over)", err, p.url, w.RawSchema(), warehouse.StateTable)
+		}
+	} else {
+		sum.State = p.statePath
+		e.progress(p, "resuming: loading files not loaded yet…")
+		res, err := w.Load(ctx, p.out, nil)
+		if err != nil {
+			return nil, err
+		}
+		if res.FilesLoaded > 0 {
+			sum.Resumed = res
+		}
+		if st, err = connector.LoadState(p.statePath, p.cfg.BaseURL); err != nil {
+			return nil, err
+		}
+	}
+
+	// 2. Extract.
+	sum.SyncID = connector.NewSyncID(time.Now())
+	save := func(s *connector.State) error { return connector.SaveState(p.statePath, s) }
+	if p.statePath == "" {
+		save = func(s *connector.State) error { return connector.WriteFileAtomic(pending, s.Marshal()) }
+	}
+	e.progress(p, "extracting from %s…", p.cfg.BaseURL)
+	done := make(chan struct{})
+	if p.interactive {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					e.progress(p, "extracting from %s… %.0fs", p.cfg.BaseURL, time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	xr, err := connector.Extract(ctx, connector.ExtractOptions{Config: p.cfg, OutDir: p.out, State: st, SaveState: save,
+		Selected: p.selected, From: p.from, To: p.to, Logger: e.log, HTTP: p.http, SyncID: sum.SyncID})
+	close(done)
+	if err != nil {
+		e.progress(p, "")
+		return nil, fmt.Errorf("%w (the files extracted so far are loaded by the next run)", err)
+	}
+	sum.extract = xr
+
+	// 3. Load, with the final state when the warehouse keeps it.
+	e.progress(p, "loading into %s…", p.url)
+	var stateDoc []byte
+	if p.statePath == "" {
+		stateDoc = st.Marshal()
+	}
+	res, err := w.Load(ctx, p.out, stateDoc)
+	if err != nil {
+		e.progress(p, "")
+		return nil, err
+	}
+	if p.statePath == "" {
+		if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove %s: %w", pending, err)
+		}
+	}
+	sum.Load = res
+
+	// transform: issue 4 — run the versioned SQL models (and the customer
+	// list given by --customers) against w here once transforms/ exists.
+	if p.customers != "" {
+		sum.Transform = "not built yet (issue 4); --customers was not used"
+	}
+
+	for name, n := range xr.Rows {
+		sum.stream(name).Rows = n
+	}
+	for name, n := range xr.Bytes {
+		sum.stream(name).Bytes = n
+	}
+	for name, r := range res.Streams {
+		s := sum.stream(name)
+		s.Inserted, s.Updated = r.Inserted, r.Updated
+	}
+	sum.Cursor, sum.Requests, sum.Retries, sum.Calls, sum.Pending = xr.Watermark, xr.Requests, xr.Retries, xr.Calls, xr.Pending
+	sum.Seconds = time.Since(start).Seconds()
+	e.progress(p, "")
+	return sum, nil
+}
+
+func (s *runSummary) stream(name string) *streamSummary {
+	if s.Streams[name] == nil {
+		s.Streams[name] = &streamSummary{}
+	}
+	return s.Streams[name]
+}
+
+// printReadable writes the run summary for people (stderr on a terminal).
+func (e *env) printReadable(s *runSummary) {
+	fmt.Fprintf(e.stderr, "sync %s → %s in %.1fs: %d calls, %d requests (%d retried), %d pending\n",
+		s.SyncID, s.Warehouse, s.Seconds, s.Calls, s.Requests, s.Retries, s.Pending)
+	names := make([]string, 0, len(s.Streams))
+	for n := range s.Streams {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return streamOrder(names[i]) < streamOrder(names[j]) })
+	for _, n := range names {
+		st := s.Streams[n]
+		fmt.Fprintf(e.stderr, "  %-17s %8d rows %10d bytes %8d new %8d updated\n", n, st.Rows, st.Bytes, st.Inserted, st.Updated)
+	}
+	if s.Cursor != nil {
+		fmt.Fprintf(e.stderr, "  cursor (calls.started_at watermark): %s\n", s.Cursor.Format(time.RFC3339))
+	}
+}
+
+func streamOrder(name string) int {
+	for i, n := range schemas.Names() {
+		if n == name {
+			return i
+		}
+	}
+	return len(schemas.Names())
+}
+
+// defaultOutDir is a folder next to the DuckDB file, or ./chorus-data.
+func defaultOutDir(url string) string {
+	if path, ok := strings.CutPrefix(url, "duckdb:"); ok && path != "" {
+		return filepath.Join(filepath.Dir(path), "chorus-data")
+	}
+	return "chorus-data"
+}
+
+func runCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "extract from Chorus and load into the warehouse (an interrupted run is resumed first)",
+		Flags: append([]cli.Flag{configFlag, warehouseFlag, locationFlag,
+			&cli.StringFlag{Name: "state", Usage: "state `FILE`, or \"warehouse\" to keep it in the warehouse (default: the config's state_store, else OUT/state.json)"},
+			&cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"},
+			&cli.StringFlag{Name: "customers", Usage: "customer list `FILE` for the transforms"},
+		}, windowFlags...),
+		Action: func(c *cli.Context) error {
+			cfg, err := e.loadConfig(c)
+			if err != nil {
+				return err
+			}
+			url := c.String("warehouse")
+			if url == "" {
+				return usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
+			}
+			from, to, selected, err := windowAndStreams(c)
+			if err != nil {
+				return err
+			}
+			p := &pipeline{cfg: cfg, url: url, location: c.String("bigquery-location"), out: c.String("out"),
+				from: from, to: to, selected: selected, customers: c.String("customers"), interactive: isTerminal(os.Stderr)}
+			if p.out == "" {
+				p.out = defaultOutDir(url)
+			}
+			switch s := c.String("state"); {
+			case s == "warehouse" || (s == "" && cfg.StateStore == "warehouse"):
+			case s == "":
+				p.statePath = filepath.Join(p.out, "state.json")
+			default:
+				p.statePath = s
+			}
+			sum, err := e.runPipeline(c.Context, p)
+			if err != nil {
+				return err
+			}
+			if p.interactive {
+				e.printReadable(sum)
+			}
+			return writeSummary(e, sum)
+		},
+	}
+}
+
+func demoCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "sync a simulated Chorus tenant (in-process, no key, no network) into a DuckDB file and show what was built",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "db", Value: "./chorus.duckdb", Usage: "DuckDB `FILE`"},
+			&cli.IntFlag{Name: "calls", Value: 200, Usage: "number of simulated calls"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the simulated tenant"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Int("calls") <= 0 {
+				return usageErr("--calls must be positive")
+			}
+			ctx := c.Context
+			now := time.Now().UTC().Truncate(time.Second)
+			tenant := chorustest.New(chorustest.Options{Seed: c.Int64("seed"), Calls: c.Int("calls"), Now: now, ProcessingDelay: -1})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("demo: simulated tenant: %w", err)
+			}
+			srv := &http.Server{Handler: tenant, ReadHeaderTimeout: 10 * time.Second}
+			go srv.Serve(ln) //nolint:errcheck // ends with Close
+			defer srv.Close()
+
+			doc, _ := json.Marshal(map[string]any{"base_url": "http://" + ln.Addr().String(), "api_token": "test-token",
+				"lookback_days": 31, "requests_per_second": 500, "max_concurrency": 8})
+			cfg, err := connector.ParseConfig(doc, now)
+			if err != nil {
+				return err
+			}
+			db := c.String("db")
+			url := "duckdb:" + db
+			p := &pipeline{cfg: cfg, url: url, out: defaultOutDir(url), interactive: isTerminal(os.Stderr)}
+			sum, err := e.runPipeline(ctx, p)
+			if err != nil {
+				return err
+			}
+			sum.Command = "demo"
+			if err := e.printDemo(ctx, url, sum); err != nil {
+				return err
+			}
+			return writeSummary(e, sum)
+		},
+	}
+}
+
+// printDemo shows rows per table and a few facts from the raw tables.
+func (e *env) printDemo(ctx context.Context, url string, sum *runSummary) error {
+	w, err := e.openWarehouse(ctx, url, "")
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	out := e.stdout
+	fmt.Fprintf(out, "chorus-elt demo: synced a simulated Chorus tenant into %s in %.1fs (%d API requests)\n\n", strings.TrimPrefix(url, "duckdb:"), sum.Seconds, sum.Requests)
+	fmt.Fprintf(out, "%-28s %10s\n", "table", "rows")
+	for _, st := range schemas.All() {
+		rows, err := w.Query(ctx, fmt.Sprintf("SELECT count(*) AS n FROM %s.%s", w.RawSchema(), st.Name))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-28s %10v\n", w.RawSchema()+"."+st.Name, rows[0]["n"])
+	}
+	facts := []struct{ title, sql string }{
+		{"accounts with the most calls", `SELECT coalesce(account_name, '(no account)') AS v, count(*) AS n FROM chorus_raw.calls GROUP BY 1 ORDER BY n DESC, v LIMIT 3`},
+		{"most mentioned trackers", `SELECT tracker_name AS v, sum(match_count) AS n FROM chorus_raw.trackers GROUP BY 1 ORDER BY n DESC NULLS LAST, v LIMIT 3`},
+		{"external email domains on calls", `SELECT email_domain AS v, count(DISTINCT call_id) AS n FROM chorus_raw.participants WHERE NOT coalesce(is_rep, false) AND email_domain IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT 3`},
+		{"action items by source", `SELECT source AS v, count(*) AS n FROM chorus_raw.action_items GROUP BY 1 ORDER BY n DESC, v`},
+	}
+	for _, f := range facts {
+		rows, err := w.Query(ctx, f.sql)
+		if err != nil {
+			return fmt.Errorf("demo: %s: %w", f.title, err)
+		}
+		fmt.Fprintf(out, "\n%s:\n", f.title)
+		for _, r := range rows {
+			fmt.Fprintf(out, "  %-40v %v\n", r["v"], r["n"])
+		}
+	}
+	fmt.Fprintf(out, "\nopen it: duckdb %s   (transforms and marts: not built yet)\n", strings.TrimPrefix(url, "duckdb:"))
+	return nil
+}

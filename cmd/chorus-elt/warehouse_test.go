@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/warehouse"
+)
+
+// runWarehouseCLI runs load, run or demo in-process (independent of the
+// commands list in main.go) and returns stdout, stderr and the error.
+func runWarehouseCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &redactor{w: &errb}, log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	app := &cli.App{Name: "chorus-elt", Writer: &out, ErrWriter: e.stderr, ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{loadCommand(e), runCommand(e), demoCommand(e)}}
+	err := app.RunContext(context.Background(), append([]string{"chorus-elt"}, args...))
+	if strings.Contains(out.String()+errb.String(), cliToken) {
+		t.Fatalf("token leaked")
+	}
+	return out.String(), errb.String(), err
+}
+
+func lastJSON(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, stdout)
+	}
+	return m
+}
+
+func warehouseState(t *testing.T, db string) []byte {
+	t.Helper()
+	w, err := warehouse.Open(context.Background(), "duckdb:"+db, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	st, err := w.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestDemo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chorus.duckdb")
+	stdout, stderr, err := runWarehouseCLI(t, "demo", "--db", db, "--calls", "15", "--seed", "3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"chorus_raw.calls", "chorus_raw.utterances", "accounts with the most calls"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if testing.Verbose() {
+		t.Log("\n" + stdout)
+	}
+	sum := lastJSON(t, stdout)
+	if sum["command"] != "demo" || sum["state"] != "warehouse" {
+		t.Fatalf("summary %v", sum)
+	}
+	if warehouseState(t, db) == nil {
+		t.Fatal("demo stored no state")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "chorus-data", pendingStateFile)); !os.IsNotExist(err) {
+		t.Fatalf("pending state left behind: %v", err)
+	}
+}
+
+func TestRunStateInWarehouseResumes(t *testing.T) {
+	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 2, Calls: 12, Token: cliToken, ProcessingDelay: -1})
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, srv.URL, cliToken, `,"state_store":"warehouse"`)
+	db := filepath.Join(dir, "w.duckdb")
+	out := filepath.Join(dir, "data")
+
+	// An earlier run extracted but died before its load: files and the
+	// pending checkpoint are in the out dir, the warehouse is empty.
+	cfg, err := connector.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := filepath.Join(out, pendingStateFile)
+	if _, err := connector.Extract(context.Background(), connector.ExtractOptions{Config: cfg, OutDir: out,
+		SaveState: func(s *connector.State) error { return connector.WriteFileAtomic(pending, s.Marshal()) }}); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, err := runWarehouseCLI(t, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	sum := lastJSON(t, stdout)
+	resumed, _ := sum["resumed"].(map[string]any)
+	if resumed == nil || resumed["files_loaded"].(float64) == 0 || resumed["state_stored"] != true {
+		t.Fatalf("the interrupted run's files were not loaded first: %v", sum["resumed"])
+	}
+	if sum["state"] != "warehouse" || sum["cursor"] == nil {
+		t.Fatalf("summary %v", sum)
+	}
+	if _, err := os.Stat(pending); !os.IsNotExist(err) {
+		t.Fatal("pending checkpoint not removed")
+	}
+	st, err := connector.ParseState(warehouseState(t, db), cfg.BaseURL)
+	if err != nil || st.Calls.Watermark == nil {
+		t.Fatalf("warehouse state %v %v", st, err)
+	}
+
+	// A second run starts from the warehouse state: no call is fetched again.
+	stdout, stderr, err = runWarehouseCLI(t, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if sum := lastJSON(t, stdout); sum["calls"].(float64) != 0 {
+		t.Fatalf("second run fetched %v calls again", sum["calls"])
+	}
+}
+
+func TestLoadCommand(t *testing.T) {
+	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 8, Token: cliToken, ProcessingDelay: -1})
+	dir := t.TempDir()
+	cfg, err := connector.ParseConfig([]byte(`{"base_url":"`+srv.URL+`","api_token":"`+cliToken+`","requests_per_second":1000}`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "x")
+	if _, err := connector.Extract(context.Background(), connector.ExtractOptions{Config: cfg, OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "w.duckdb")
+	for i, wantSkipped := range []bool{false, true} {
+		stdout, stderr, err := runWarehouseCLI(t, "load", "--warehouse", "duckdb:"+db, "--from", out)
+		if err != nil {
+			t.Fatalf("load %d: %v\n%s", i, err, stderr)
+		}
+		res := lastJSON(t, stdout)["result"].(map[string]any)
+		if skipped := res["files_skipped"].(float64) > 0; skipped != wantSkipped || (wantSkipped && res["files_loaded"].(float64) != 0) {
+			t.Fatalf("load %d: %v", i, res)
+		}
+	}
+
+	for _, args := range [][]string{
+		{"load", "--warehouse", "sqlite:x", "--from", out},
+		{"load", "--warehouse", "bigquery:nodataset", "--from", out},
+		{"load", "--from", out},
+		{"load", "--warehouse", "duckdb:" + db},
+	} {
+		_, _, err := runWarehouseCLI(t, args...)
+		if err == nil || !isUsage(err) {
+			t.Errorf("%v: err = %v, want a usage error (exit 2)", args, err)
+		}
+	}
+}

@@ -1,0 +1,511 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/chorus-elt/chorus-elt/schemas"
+)
+
+// duckDB loads into a DuckDB file.
+//
+// A load is one transaction: table creation, added columns, every stream's
+// staging and MERGE, the ledger rows and the state either all commit or none
+// does, so a crash anywhere leaves the file as it was before the load.
+// Staging is a temporary table built with read_parquet (never row-by-row
+// INSERTs); it keeps one row per key — the newest _extracted_at, ties broken
+// by the later file name and then the later row in the file — and DuckDB's
+// MERGE INTO applies it: new keys are inserted, existing keys are replaced
+// when the staged row is at least as new.
+type duckDB struct {
+	path string
+	db   *sql.DB
+	opt  Options
+}
+
+func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: duckdb path %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("warehouse: cannot create the directory for DuckDB file %s: %w", abs, err)
+	}
+	conn, err := duckdb.NewConnector(abs, func(ex driver.ExecerContext) error {
+		// Timestamps are stored as TIMESTAMP in UTC; the session time zone
+		// makes TIMESTAMPTZ → TIMESTAMP casts (and transforms) use UTC.
+		_, err := ex.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
+		return err
+	})
+	if err != nil {
+		return nil, duckOpenError(abs, err)
+	}
+	d := &duckDB{path: abs, db: sql.OpenDB(conn), opt: opt}
+	if err := d.db.PingContext(ctx); err != nil {
+		d.db.Close()
+		return nil, duckOpenError(abs, err)
+	}
+	if err := d.ensure(ctx, d.db); err != nil {
+		d.db.Close()
+		return nil, duckOpenError(abs, err)
+	}
+	return d, nil
+}
+
+// duckOpenError explains the usual reasons a DuckDB file cannot be opened.
+func duckOpenError(path string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "lock"):
+		return fmt.Errorf("warehouse: DuckDB file %s is locked by another process (only one process may write it at a time); wait for that process to finish or stop it, then retry: %w", path, err)
+	case strings.Contains(msg, "ermission denied") || strings.Contains(msg, "ead-only") || strings.Contains(msg, "not a directory"):
+		return fmt.Errorf("warehouse: DuckDB file %s cannot be written; check the path and its permissions: %w", path, err)
+	default:
+		return fmt.Errorf("warehouse: open DuckDB file %s: %w", path, err)
+	}
+}
+
+func (d *duckDB) Dialect() string     { return "duckdb" }
+func (d *duckDB) RawSchema() string   { return DuckDBRawSchema }
+func (d *duckDB) ModelSchema() string { return DuckDBModelSchema }
+func (d *duckDB) Close() error        { return d.db.Close() }
+
+// Path is the absolute path of the DuckDB file.
+func (d *duckDB) Path() string { return d.path }
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// duckType is the DuckDB column type of a schema type.
+func duckType(t schemas.Type) string {
+	switch t {
+	case schemas.Integer:
+		return "BIGINT"
+	case schemas.Number:
+		return "DOUBLE"
+	case schemas.Boolean:
+		return "BOOLEAN"
+	case schemas.Timestamp:
+		return "TIMESTAMP"
+	case schemas.Date:
+		return "DATE"
+	case schemas.JSON:
+		return "JSON"
+	case schemas.IntList:
+		return "BIGINT[]"
+	case schemas.StrList:
+		return "VARCHAR[]"
+	default:
+		return "VARCHAR"
+	}
+}
+
+// DuckDBTableDDL is the CREATE TABLE statement of a stream's raw table.
+func DuckDBTableDDL(st *schemas.Stream) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (\n", DuckDBRawSchema, quoteIdent(st.Name))
+	for _, c := range st.Columns {
+		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.Name), duckType(c.Type))
+		if !c.Nullable {
+			b.WriteString(" NOT NULL")
+		}
+		b.WriteString(",\n")
+	}
+	keys := make([]string, len(st.Key))
+	for i, k := range st.Key {
+		keys[i] = quoteIdent(k)
+	}
+	fmt.Fprintf(&b, "  PRIMARY KEY (%s)\n)", strings.Join(keys, ", "))
+	return b.String()
+}
+
+// ensure creates the schemas, raw tables, ledger and state table.
+func (d *duckDB) ensure(ctx context.Context, ex execer) error {
+	stmts := []string{
+		"CREATE SCHEMA IF NOT EXISTS " + DuckDBRawSchema,
+		"CREATE SCHEMA IF NOT EXISTS " + DuckDBModelSchema,
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.%s (
+  stream VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, file VARCHAR NOT NULL, bytes BIGINT NOT NULL,
+  rows BIGINT NOT NULL, sync_id VARCHAR, load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (stream, sha256))`, DuckDBRawSchema, LedgerTable),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.%s (
+  id VARCHAR PRIMARY KEY, state JSON NOT NULL, updated_at TIMESTAMP NOT NULL)`, DuckDBRawSchema, StateTable),
+	}
+	for _, st := range schemas.All() {
+		stmts = append(stmts, DuckDBTableDDL(st))
+	}
+	for _, s := range stmts {
+		if _, err := ex.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("create tables: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *duckDB) Exec(ctx context.Context, q string) error {
+	if _, err := d.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	return nil
+}
+
+func (d *duckDB) Query(ctx context.Context, q string) ([]map[string]any, error) {
+	rows, err := d.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	return scanMaps(rows)
+}
+
+func scanMaps(rows *sql.Rows) ([]map[string]any, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (d *duckDB) State(ctx context.Context) ([]byte, error) {
+	var s string
+	err := d.db.QueryRowContext(ctx, fmt.Sprintf("SELECT CAST(state AS VARCHAR) FROM %s.%s WHERE id = ?", DuckDBRawSchema, StateTable), stateID).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read state from %s: %w", d.path, err)
+	}
+	return []byte(s), nil
+}
+
+// Load implements Warehouse. See the type comment for the transaction.
+func (d *duckDB) Load(ctx context.Context, dir string, state []byte) (*LoadResult, error) {
+	start := time.Now()
+	res := newResult()
+	files, err := scanDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: %s: %w", d.path, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: begin load in %s: %w", d.path, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := d.ensure(ctx, tx); err != nil {
+		return nil, err
+	}
+	seen, err := d.ledger(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	todo := newFiles(files, seen, res)
+	loadID := fmt.Sprintf("%s-%d", d.opt.Now().UTC().Format("20060102T150405Z"), os.Getpid())
+	for _, st := range schemas.All() {
+		fs := todo[st.Name]
+		if len(fs) == 0 {
+			continue
+		}
+		if err := d.loadStream(ctx, tx, st, fs, res); err != nil {
+			return nil, err
+		}
+		if err := d.opt.fail("merged:" + st.Name); err != nil {
+			return nil, err
+		}
+		now := d.opt.Now().UTC()
+		for _, f := range fs {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s.%s VALUES (?, ?, ?, ?, ?, ?, ?, ?)", DuckDBRawSchema, LedgerTable),
+				f.Stream, f.SHA256, f.Rel, f.Size, f.Rows, f.SyncID, loadID, now); err != nil {
+				return nil, fmt.Errorf("warehouse: ledger: %w", err)
+			}
+		}
+	}
+	if state != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT OR REPLACE INTO %s.%s VALUES (?, ?, ?)", DuckDBRawSchema, StateTable),
+			stateID, string(state), d.opt.Now().UTC()); err != nil {
+			return nil, fmt.Errorf("warehouse: store state: %w", err)
+		}
+		res.StateStored = true
+	}
+	if err := d.opt.fail("before-commit"); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("warehouse: commit load into %s: %w", d.path, err)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+func (d *duckDB) ledger(ctx context.Context, ex execer) (map[string]bool, error) {
+	rows, err := ex.QueryContext(ctx, fmt.Sprintf("SELECT stream, sha256 FROM %s.%s", DuckDBRawSchema, LedgerTable))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read ledger: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var s, h string
+		if err := rows.Scan(&s, &h); err != nil {
+			return nil, err
+		}
+		seen[s+"/"+h] = true
+	}
+	return seen, rows.Err()
+}
+
+// tableColumns returns a raw table's columns and types, in table order.
+func tableColumns(ctx context.Context, ex execer, schema, table string) ([]string, map[string]string, error) {
+	rows, err := ex.QueryContext(ctx, `SELECT column_name, data_type FROM duckdb_columns()
+WHERE schema_name = ? AND table_name = ? ORDER BY column_index`, schema, table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("warehouse: columns of %s.%s: %w", schema, table, err)
+	}
+	defer rows.Close()
+	var names []string
+	types := map[string]string{}
+	for rows.Next() {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, nil, err
+		}
+		names = append(names, n)
+		types[n] = t
+	}
+	return names, types, rows.Err()
+}
+
+// fileColumns describes one Parquet file's columns as DuckDB types.
+func fileColumns(ctx context.Context, ex execer, path string) ([]string, map[string]string, error) {
+	rows, err := ex.QueryContext(ctx, "DESCRIBE SELECT * FROM read_parquet("+sqlString(path)+")")
+	if err != nil {
+		return nil, nil, fmt.Errorf("warehouse: read %s: %w", path, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	types := map[string]string{}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		n, t := fmt.Sprint(vals[0]), fmt.Sprint(vals[1])
+		names = append(names, n)
+		types[n] = t
+	}
+	return names, types, rows.Err()
+}
+
+// normType maps a Parquet-read DuckDB type to the type the table stores:
+// timestamps of any unit or zone become TIMESTAMP (UTC).
+func normType(t string) string {
+	switch t {
+	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S":
+		return "TIMESTAMP"
+	}
+	return t
+}
+
+// compatible reports whether values of file type ft can be stored in a
+// column of table type tt without loss.
+func compatible(tt, ft string) bool {
+	ft = normType(ft)
+	if tt == ft {
+		return true
+	}
+	ints := map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "UTINYINT": true, "USMALLINT": true, "UINTEGER": true}
+	switch tt {
+	case "JSON":
+		return ft == "VARCHAR"
+	case "VARCHAR":
+		return ft == "JSON"
+	case "BIGINT":
+		return ints[ft]
+	case "DOUBLE":
+		return ft == "FLOAT" || ints[ft] || ft == "BIGINT"
+	case "BIGINT[]":
+		return strings.HasSuffix(ft, "[]") && ints[strings.TrimSuffix(ft, "[]")]
+	case "VARCHAR[]":
+		return ft == "JSON[]"
+	}
+	return false
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// loadStream stages a stream's new files and merges them into its table.
+func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream, files []*sourceFile, res *LoadResult) error {
+	table := DuckDBRawSchema + "." + quoteIdent(st.Name)
+	qualified := DuckDBRawSchema + "." + st.Name
+	sr := res.stream(st.Name)
+	tcols, ttypes, err := tableColumns(ctx, tx, DuckDBRawSchema, st.Name)
+	if err != nil {
+		return err
+	}
+	// Schema check and evolution, file by file so a conflict names its file.
+	for _, f := range files {
+		fcols, ftypes, err := fileColumns(ctx, tx, f.Path)
+		if err != nil {
+			return err
+		}
+		for _, c := range fcols {
+			ft := ftypes[c]
+			tt, ok := ttypes[c]
+			if !ok {
+				nt := normType(ft)
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, quoteIdent(c), nt)); err != nil {
+					return fmt.Errorf("warehouse: add column %s %s to %s: %w", c, nt, qualified, err)
+				}
+				tcols = append(tcols, c)
+				ttypes[c] = nt
+				sr.AddedColumns = append(sr.AddedColumns, c)
+				d.opt.Logger.Info("added column", "table", qualified, "column", c, "type", nt, "file", f.Rel)
+				continue
+			}
+			if !compatible(tt, ft) {
+				return &SchemaConflictError{Table: qualified, Column: c, TableType: tt, FileType: ft, File: f.Rel,
+					Fix: fmt.Sprintf("write %s as %s again in the extract, or migrate the table first (ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s;) and load again",
+						c, tt, qualified, quoteIdent(c), normType(ft))}
+			}
+		}
+	}
+	list := make([]string, len(files))
+	byPath := map[string]*sourceFile{}
+	for i, f := range files {
+		list[i] = sqlString(f.Path)
+		byPath[f.Path] = f
+		sr.FilesLoaded++
+		sr.Bytes += f.Size
+		res.FilesLoaded++
+		res.Bytes += f.Size
+	}
+	fileList := "[" + strings.Join(list, ", ") + "]"
+
+	// Rows per file, from the Parquet footers.
+	rows, err := tx.QueryContext(ctx, "SELECT file_name, num_rows FROM parquet_file_metadata("+fileList+")")
+	if err != nil {
+		return fmt.Errorf("warehouse: %s: read file metadata: %w", qualified, err)
+	}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		if f := byPath[name]; f != nil {
+			f.Rows = n
+			sr.RowsRead += n
+		}
+	}
+	rows.Close()
+
+	// The union of the files' columns decides which table columns come
+	// from the files; the others are NULL.
+	present := map[string]bool{}
+	for _, f := range files {
+		fcols, _, err := fileColumns(ctx, tx, f.Path)
+		if err != nil {
+			return err
+		}
+		for _, c := range fcols {
+			present[c] = true
+		}
+	}
+	sel := make([]string, 0, len(tcols))
+	for _, c := range tcols {
+		if present[c] {
+			sel = append(sel, fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c), ttypes[c], quoteIdent(c)))
+		} else {
+			sel = append(sel, fmt.Sprintf("CAST(NULL AS %s) AS %s", ttypes[c], quoteIdent(c)))
+		}
+	}
+	keys := make([]string, len(st.Key))
+	on := make([]string, len(st.Key))
+	isKey := map[string]bool{}
+	for i, k := range st.Key {
+		keys[i] = quoteIdent(k)
+		on[i] = fmt.Sprintf("t.%s = s.%s", quoteIdent(k), quoteIdent(k))
+		isKey[k] = true
+	}
+	ea := quoteIdent(schemas.ExtractedAt)
+	stage := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _chorus_stage AS
+SELECT %s
+FROM read_parquet(%s, union_by_name = true, filename = true, file_row_number = true)
+QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, filename DESC, file_row_number DESC) = 1`,
+		strings.Join(sel, ", "), fileList, strings.Join(keys, ", "), ea)
+	if _, err := tx.ExecContext(ctx, stage); err != nil {
+		return fmt.Errorf("warehouse: stage %s: %w", qualified, err)
+	}
+	if err := d.opt.fail("staged:" + st.Name); err != nil {
+		return err
+	}
+	newer := fmt.Sprintf("(t.%s IS NULL OR s.%s >= t.%s)", ea, ea, ea)
+	var ins, upd int64
+	if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE t.%s IS NULL), count(*) FILTER (WHERE t.%s IS NOT NULL AND %s)
+FROM _chorus_stage s LEFT JOIN %s t ON %s`, keys[0], keys[0], newer, table, strings.Join(on, " AND "))).Scan(&ins, &upd); err != nil {
+		return fmt.Errorf("warehouse: count changes for %s: %w", qualified, err)
+	}
+	var set, cols, vals []string
+	for _, c := range tcols {
+		cols = append(cols, quoteIdent(c))
+		vals = append(vals, "s."+quoteIdent(c))
+		if !isKey[c] {
+			set = append(set, fmt.Sprintf("%s = s.%s", quoteIdent(c), quoteIdent(c)))
+		}
+	}
+	merge := fmt.Sprintf(`MERGE INTO %s AS t USING _chorus_stage AS s ON (%s)
+WHEN MATCHED AND %s THEN UPDATE SET %s
+WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)`,
+		table, strings.Join(on, " AND "), newer, strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
+	if _, err := tx.ExecContext(ctx, merge); err != nil {
+		return fmt.Errorf("warehouse: merge into %s: %w", qualified, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE _chorus_stage"); err != nil {
+		return fmt.Errorf("warehouse: drop staging for %s: %w", qualified, err)
+	}
+	sr.Inserted += ins
+	sr.Updated += upd
+	sort.Strings(sr.AddedColumns)
+	return nil
+}
