@@ -372,10 +372,7 @@ func demoCommand(e *env) *cli.Command {
 				return err
 			}
 			sum.Command = "demo"
-			if err := e.printDemo(ctx, url, sum); err != nil {
-				return err
-			}
-			return writeSummary(e, sum)
+			return e.printDemo(ctx, url, sum)
 		},
 	}
 }
@@ -413,6 +410,6 @@ func (e *env) printDemo(ctx context.Context, url string, sum *runSummary) error 
 			fmt.Fprintf(out, "  %-40v %v\n", r["v"], r["n"])
 		}
 	}
-	fmt.Fprintf(out, "\nopen it: duckdb %s   (transforms and marts: not built yet)\n", strings.TrimPrefix(url, "duckdb:"))
+	fmt.Fprintf(out, "\nquery it: %s query --warehouse %s \"SELECT * FROM chorus_raw.calls LIMIT 5\"\n", os.Args[0], url)
 	return nil
 }
