@@ -2,8 +2,8 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"net/url"
 	"strings"
 	"time"

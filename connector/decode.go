@@ -2,8 +2,8 @@ package connector
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"math"
 	"strconv"
 	"strings"
