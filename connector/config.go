@@ -46,7 +46,7 @@ const (
 	DefaultMaxConcurrency    = 4
 	DefaultTimeout           = 60 * time.Second
 	DefaultMaxRetries        = 6
-	DefaultSliceHours        = 24
+	DefaultSliceHours        = 168 // a week: few list calls on a back-fill, a checkpoint per week of calls
 	DefaultPendingMaxHours   = 72
 	DefaultMaxUtteranceBytes = 64 << 10
 	DefaultMaxTranscriptByte = 16 << 20

@@ -222,34 +222,201 @@ func (s *Syncer) syncCalls(ctx context.Context, st *State) error {
 	if !from.Before(to) {
 		return fmt.Errorf("nothing to sync: the window %s – %s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	slice := time.Duration(s.opt.Config.SliceHours * float64(time.Hour))
 	s.log.Info("syncing calls", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339), "pending", len(st.Calls.Pending))
 	if s.status != nil {
 		s.status.Estimate("calls", int64(len(st.Calls.Pending)))
 	}
-	for a := from; a.Before(to); a = a.Add(slice) {
-		b := a.Add(slice)
-		if b.After(to) {
-			b = to
-		}
-		if err := s.syncSlice(ctx, st, a, b); err != nil {
-			return fmt.Errorf("calls %s – %s: %w", a.Format(time.RFC3339), b.Format(time.RFC3339), err)
-		}
-		s.sum.Slices++
-		if move && (st.Calls.Watermark == nil || b.After(*st.Calls.Watermark)) {
-			w := b
-			st.Calls.Watermark = &w
-		}
-		s.prune(st)
-		if err := s.sink.Checkpoint(ctx, st); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
+
+	// The producer lists slice after slice and starts detail requests; this
+	// goroutine emits the calls in listing order and checkpoints at the end
+	// of each slice, so the watermark only ever passes finished work while
+	// listing and detail requests keep the rate budget busy.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seen := make(map[string]bool, len(st.Calls.Seen))
+	for id := range st.Calls.Seen {
+		seen[id] = true
+	}
+	p := s.newProducer(seen)
+	go p.run(ctx, from, to, time.Duration(s.opt.Config.SliceHours*float64(time.Hour)))
+	if err := s.consume(ctx, cancel, st, p, move); err != nil {
+		return err
 	}
 	if err := s.retryPending(ctx, st); err != nil {
 		return fmt.Errorf("pending transcripts: %w", err)
 	}
 	s.prune(st)
 	return s.sink.Checkpoint(ctx, st)
+}
+
+func (s *Syncer) newProducer(seen map[string]bool) *producer {
+	conc := max(1, s.opt.Config.MaxConcurrency)
+	return &producer{s: s, seen: seen, items: make(chan work, 256),
+		ahead: make(chan struct{}, 4*conc), workers: make(chan struct{}, conc)}
+}
+
+// consume emits what the producer queues, in order, and checkpoints at the
+// end of each slice. After a failure it cancels the producer and drains it.
+func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *State, p *producer, move bool) error {
+	emit := s.emit(ctx)
+	var err error
+	for it := range p.items {
+		if err != nil {
+			continue // draining after a failure
+		}
+		if it.sliceEnd != nil {
+			s.sum.Slices++
+			if move && (st.Calls.Watermark == nil || it.sliceEnd.After(*st.Calls.Watermark)) {
+				w := *it.sliceEnd
+				st.Calls.Watermark = &w
+			}
+			s.prune(st)
+			if err = s.sink.Checkpoint(ctx, st); err != nil {
+				err = fmt.Errorf("checkpoint: %w", err)
+				cancel()
+			}
+			continue
+		}
+		err = s.handle(ctx, st, it, emit)
+		if it.result != nil {
+			<-p.ahead
+		}
+		if err != nil {
+			cancel()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return p.err
+}
+
+// work is one step of the ordered pipeline: a call to emit (with its detail
+// request when one is made) or the end of a slice.
+type work struct {
+	eng      Engagement
+	action   string // "fetch", StatusNoShow or StatusPending
+	result   chan detailResult
+	sliceEnd *time.Time
+}
+
+type detailResult struct {
+	conv *Conversation
+	err  error
+}
+
+// producer lists the slices and dispatches detail requests. It owns the
+// counters it updates until items is closed.
+type producer struct {
+	s       *Syncer
+	seen    map[string]bool // complete at the start of the run
+	items   chan work
+	ahead   chan struct{} // bounds details fetched but not yet emitted
+	workers chan struct{} // bounds requests in flight
+	err     error
+}
+
+func (p *producer) run(ctx context.Context, from, to time.Time, slice time.Duration) {
+	defer close(p.items)
+	for a := from; a.Before(to); a = a.Add(slice) {
+		b := a.Add(slice)
+		if b.After(to) {
+			b = to
+		}
+		if err := p.slice(ctx, a, b); err != nil {
+			p.err = fmt.Errorf("calls %s – %s: %w", a.Format(time.RFC3339), b.Format(time.RFC3339), err)
+			return
+		}
+		end := b
+		if !p.send(ctx, work{sliceEnd: &end}) {
+			return
+		}
+	}
+}
+
+func (p *producer) send(ctx context.Context, w work) bool {
+	select {
+	case p.items <- w:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// slice lists one slice and queues every call in it.
+func (p *producer) slice(ctx context.Context, from, to time.Time) error {
+	s := p.s
+	engs, err := s.list(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	for _, e := range engs {
+		switch {
+		case !e.IsRecordedCall():
+			s.sum.Skipped++
+			continue
+		case s.done[e.ID]:
+			continue // repeated across pages or narrowed windows
+		}
+		s.done[e.ID] = true
+		if p.seen[e.ID] {
+			s.sum.AlreadyDone++
+			continue
+		}
+		s.sum.Calls++
+		w := work{eng: e, action: "fetch"}
+		switch {
+		case e.NoShow != nil && *e.NoShow:
+			w.action = StatusNoShow
+		case strings.ToLower(e.ProcessingState) != "" && strings.ToLower(e.ProcessingState) != "done":
+			w.action = StatusPending
+		default:
+			if !p.fetch(ctx, &w) {
+				return ctx.Err()
+			}
+		}
+		if !p.send(ctx, w) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// fetch starts the detail request of w, once there is room ahead and a free
+// worker.
+func (p *producer) fetch(ctx context.Context, w *work) bool {
+	for _, sem := range []chan struct{}{p.ahead, p.workers} {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	w.result = make(chan detailResult, 1)
+	go func(id string, out chan<- detailResult) {
+		defer func() { <-p.workers }()
+		c, err := p.s.opt.API.GetConversation(ctx, id)
+		out <- detailResult{c, err}
+	}(w.eng.ID, w.result)
+	return true
+}
+
+// handle emits one call of the pipeline.
+func (s *Syncer) handle(ctx context.Context, st *State, w work, emit emitter) error {
+	switch w.action {
+	case StatusNoShow:
+		return s.finish(st, &w.eng, nil, StatusNoShow, emit)
+	case StatusPending:
+		return s.markPending(st, &w.eng, emit)
+	}
+	var r detailResult
+	select {
+	case r = <-w.result:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.sum.DetailRequests++
+	return s.handleDetail(st, &w.eng, r, emit)
 }
 
 // prune forgets seen calls that no future look-back can list again.
@@ -263,46 +430,6 @@ func (s *Syncer) prune(st *State) {
 			delete(st.Calls.Seen, id)
 		}
 	}
-}
-
-// syncSlice lists one slice and handles every call in it.
-func (s *Syncer) syncSlice(ctx context.Context, st *State, from, to time.Time) error {
-	engs, err := s.list(ctx, from, to)
-	if err != nil {
-		return err
-	}
-	var todo []Engagement
-	emit := s.emit(ctx)
-	for i := range engs {
-		e := &engs[i]
-		switch {
-		case !e.IsRecordedCall():
-			s.sum.Skipped++
-		case s.done[e.ID]:
-			// repeated across pages or narrowed windows
-		default:
-			s.done[e.ID] = true
-			if _, ok := st.Calls.Seen[e.ID]; ok {
-				s.sum.AlreadyDone++
-				continue
-			}
-			s.sum.Calls++
-			if e.NoShow != nil && *e.NoShow {
-				if err := s.finish(st, e, nil, StatusNoShow, emit); err != nil {
-					return err
-				}
-				continue
-			}
-			if ps := strings.ToLower(e.ProcessingState); ps != "" && ps != "done" {
-				if err := s.markPending(st, e, emit); err != nil {
-					return err
-				}
-				continue
-			}
-			todo = append(todo, *e)
-		}
-	}
-	return s.fetchDetails(ctx, st, todo)
 }
 
 // list returns every engagement in [from, to). A 504 narrows the window: the
@@ -341,62 +468,6 @@ func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, er
 		seenKeys[p.Next] = true
 		key = p.Next
 	}
-}
-
-type detailResult struct {
-	conv *Conversation
-	err  error
-}
-
-// fetchDetails reads the detail of each engagement, max_concurrency at a
-// time, and emits the rows in listing order as results arrive.
-func (s *Syncer) fetchDetails(ctx context.Context, st *State, engs []Engagement) error {
-	if len(engs) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	conc := max(1, s.opt.Config.MaxConcurrency)
-	results := make([]chan detailResult, len(engs))
-	for i := range results {
-		results[i] = make(chan detailResult, 1)
-	}
-	ahead := make(chan struct{}, conc*4) // bounds results held in memory
-	workers := make(chan struct{}, conc)
-	go func() {
-		for i := range engs {
-			select {
-			case ahead <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case workers <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			go func(i int) {
-				defer func() { <-workers }()
-				c, err := s.opt.API.GetConversation(ctx, engs[i].ID)
-				results[i] <- detailResult{c, err}
-			}(i)
-		}
-	}()
-	emit := s.emit(ctx)
-	for i := range engs {
-		var r detailResult
-		select {
-		case r = <-results[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		<-ahead
-		s.sum.DetailRequests++
-		if err := s.handleDetail(st, &engs[i], r, emit); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Syncer) handleDetail(st *State, e *Engagement, r detailResult, emit emitter) error {
@@ -489,5 +560,20 @@ func (s *Syncer) retryPending(ctx context.Context, st *State) error {
 		}
 		todo = append(todo, e)
 	}
-	return s.fetchDetails(ctx, st, todo)
+	if len(todo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := s.newProducer(nil)
+	go func() {
+		defer close(p.items)
+		for _, e := range todo {
+			w := work{eng: e, action: "fetch"}
+			if !p.fetch(ctx, &w) || !p.send(ctx, w) {
+				return
+			}
+		}
+	}()
+	return s.consume(ctx, cancel, st, p, false)
 }
