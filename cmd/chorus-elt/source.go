@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -140,8 +141,18 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if fullRefresh {
 		st.Calls = connector.CallsState{}
 	}
-	sink := connector.NewAirbyteSink(e.stdout, connector.SelectedList(selected))
-	_, err = connector.Sync(c.Context, connector.Options{
+	return e.syncTo(c.Context, cfg, selected, st, connector.NewAirbyteSink(e.stdout, connector.SelectedList(selected)))
+}
+
+// flushSink is a protocol sink that buffers its output.
+type flushSink interface {
+	connector.Sink
+	Flush() error
+}
+
+// syncTo runs one sync of the selected streams into a protocol sink.
+func (e *env) syncTo(ctx context.Context, cfg *connector.Config, selected map[string]bool, st *connector.State, sink flushSink) error {
+	_, err := connector.Sync(ctx, connector.Options{
 		Config: cfg, API: connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Logger: e.log})),
 		Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()),
 	}, st, sink)
@@ -188,14 +199,7 @@ func singerCommand(e *env) *cli.Command {
 			if err := sink.WriteSchemas(); err != nil {
 				return err
 			}
-			_, err = connector.Sync(c.Context, connector.Options{
-				Config: cfg, API: connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Logger: e.log})),
-				Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()),
-			}, st, sink)
-			if ferr := sink.Flush(); err == nil {
-				err = ferr
-			}
-			return err
+			return e.syncTo(c.Context, cfg, selected, st, sink)
 		},
 	}
 }
