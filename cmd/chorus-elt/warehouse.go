@@ -82,6 +82,7 @@ type pipeline struct {
 	from, to    time.Time
 	selected    map[string]bool
 	customers   string
+	keepFiles   bool
 	http        *http.Client
 	interactive bool
 }
@@ -212,10 +213,24 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 	if p.statePath == "" {
 		stateDoc = st.Marshal()
 	}
+	files, err := filepath.Glob(filepath.Join(p.out, "*", "*.parquet"))
+	if err != nil {
+		return nil, err
+	}
 	res, err := w.Load(ctx, p.out, stateDoc)
 	if err != nil {
 		e.progress(p, "")
 		return nil, err
+	}
+	// Every file present before the load is in the warehouse now (applied,
+	// or skipped because the ledger has it): the staging copies can go,
+	// so that the out directory does not grow run after run.
+	if !p.keepFiles {
+		for _, f := range files {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove loaded file: %w", err)
+			}
+		}
 	}
 	if p.statePath == "" {
 		if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -296,6 +311,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "state", Usage: "state `FILE`, or \"warehouse\" to keep it in the warehouse (default: the config's state_store, else OUT/state.json)"},
 			&cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"},
 			&cli.StringFlag{Name: "customers", Usage: "customer list `FILE` for the transforms"},
+			&cli.BoolFlag{Name: "keep-files", Usage: "keep the Parquet files in --out after they are loaded (by default they are removed once the load has committed)"},
 		}, windowFlags...),
 		Action: func(c *cli.Context) error {
 			cfg, err := e.loadConfig(c)
@@ -311,7 +327,8 @@ func runCommand(e *env) *cli.Command {
 				return err
 			}
 			p := &pipeline{cfg: cfg, url: url, location: c.String("bigquery-location"), out: c.String("out"),
-				from: from, to: to, selected: selected, customers: c.String("customers"), interactive: isTerminal(os.Stderr)}
+				from: from, to: to, selected: selected, customers: c.String("customers"), keepFiles: c.Bool("keep-files"),
+				interactive: isTerminal(os.Stderr)}
 			if p.out == "" {
 				p.out = defaultOutDir(url)
 			}
