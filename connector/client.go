@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	json "github.com/goccy/go-json"
@@ -255,10 +256,16 @@ func (c *Client) attempt(ctx context.Context, r request, out any) (time.Duration
 	}
 }
 
-// decodeBody decodes a response body. The decoder is goccy/go-json, several
-// times faster than encoding/json on transcripts; a panic inside it on a
-// malformed body is turned into an ordinary decoding error.
+// decodeBody decodes a response body. The body is first validated by
+// encoding/json (goccy/go-json does not validate the values it skips, so a
+// truncated or corrupt body could otherwise pass), then decoded by goccy,
+// several times faster on transcripts; a panic inside it is turned into an
+// ordinary decoding error.
 func decodeBody(body []byte, out any) (err error) {
+	if !stdjson.Valid(body) {
+		var v any
+		return fmt.Errorf("malformed JSON: %v", stdjson.Unmarshal(body, &v))
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("malformed JSON (decoder panic: %v)", r)
