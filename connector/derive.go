@@ -51,7 +51,9 @@ func actionItems(e *Engagement, c *Conversation) []ActionItem {
 //   - asks the other side to act with a deadline ("can you send … by Friday").
 //
 // It is not one when the sentence is negated ("we won't…"), a question
-// without a deadline, or a known non-commitment ("we'll see", "I will say").
+// without a deadline, a known non-commitment ("we'll see", "I will say"), or
+// an action done then and there during the call ("let me share my screen",
+// "let me show you … for a moment"): those are not follow-ups.
 var (
 	commitRules = []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\b(i'll|i will|i'm going to|i am going to|we'll|we will|we're going to|we are going to|let me)\s+(?:also\s+|then\s+|quickly\s+|definitely\s+|make sure to\s+|try to\s+)?(send|share|follow up|follow-up|get back|schedule|set up|setup|loop in|review|prepare|draft|put together|book|introduce|circle back|confirm|check|update|provide|connect|reach out|email|call|deliver|run|look into|work on|finali[sz]e|sign|start|get you|get the|write up|organi[sz]e|arrange|coordinate|send over|walk|demo|escalate|open|file|create|test|validate|enable|grant|loop|invite|forward|ping|talk to|sync|set|get)\b`),
@@ -60,7 +62,7 @@ var (
 		regexp.MustCompile(`(?i)\b(can|could) you\s+(please\s+)?(send|share|get|confirm|review|sign|loop in|introduce|forward)\b.*\b(by|before|next week|tomorrow|end of)\b`),
 		regexp.MustCompile(`(?i)\baction item\b`),
 	}
-	notCommit   = regexp.MustCompile(`(?i)\b(won't|will not|wouldn't|can't|cannot|didn't|never)\b|\b(we'll|we will|i'll|i will) (see|say|admit|note|tell you)\b|\bif (i|we) (have|get) time\b`)
+	notCommit   = regexp.MustCompile(`(?i)\b(won't|will not|wouldn't|can't|cannot|didn't|never)\b|\b(we'll|we will|i'll|i will) (see|say|admit|note|tell you)\b|\bif (i|we) (have|get) time\b|\b(share|sharing|show|showing) (my|the|your) screen\b|\bfor a (moment|second|sec|minute)\b`)
 	sentenceEnd = regexp.MustCompile(`[.!?]+\s+|[.!?]+$`)
 	dueRule     = regexp.MustCompile(`(?i)\b(by|before|on|until|no later than)\s+(end of (the )?(day|week|month|quarter)|eod|eow|eom|tomorrow|tonight|(next|this)\s+(week|month|monday|tuesday|wednesday|thursday|friday)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(/\d{2,4})?)\b|\b(next week|next month|tomorrow|this week|end of (the )?(day|week|month|quarter)|in (two|2|three|3|a couple of) (days|weeks))\b`)
 )

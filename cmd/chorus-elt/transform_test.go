@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chorus-elt/chorus-elt/warehouse"
+)
+
+// runTransformCLI runs the transform, search and transcript commands as the
+// CLI would (main.go wires them into commands()).
+func runTransformCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &redactor{w: &errb}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := &cli.App{Name: "chorus-elt", Writer: &out, ErrWriter: e.stderr, ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{transformCommand(e), searchCommand(e), transcriptCommand(e)}}
+	err := app.RunContext(context.Background(), append([]string{"chorus-elt"}, args...))
+	code := exitOK
+	if err != nil {
+		code = exitFailure
+		if isUsage(err) {
+			code = exitUsage
+		}
+		errb.WriteString(err.Error())
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestTransformSearchTranscriptCLI(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "chorus.duckdb")
+	w, err := warehouse.Open(ctx, "duckdb:"+db, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO chorus_raw.calls (call_id, title, started_at, account_id, url, owner_email, owner_name, transcript_status)
+		 VALUES ('C1', 'QBR', TIMESTAMP '2026-02-25 15:00:00', '001A', 'https://chorus.ai/meeting/C1', 'eli@seller.example', 'Eli', 'complete')`,
+		`INSERT INTO chorus_raw.utterances (call_id, utterance_index, speaker_name, speaker_type, start_seconds, text) VALUES
+		 ('C1', 0, 'Eli Moreno', 'rep', 1.5, 'Thanks for joining.'),
+		 ('C1', 1, 'Pat Buyer', 'customer', 75.2, 'We are also evaluating Gong at the moment.')`,
+		`INSERT INTO chorus_raw.action_items (call_id, item_index, text, source, due_hint) VALUES ('C1', 0, 'Send the SOC 2 report by Friday', 'chorus', 'by Friday')`,
+	} {
+		if err := w.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	csv := filepath.Join(dir, "customers.csv")
+	os.WriteFile(csv, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,Acme,acme.example,001A,jo@seller.example,Jo\n"), 0o644)
+	url := "duckdb:" + db
+
+	out, errOut, code := runTransformCLI(t, "transform", "--warehouse", url, "--customers", csv, "--as-of", "2026-03-04")
+	if code != exitOK || !strings.Contains(out, `"command":"transform"`) || !strings.Contains(out, `"customer_tasks":1`) {
+		t.Fatalf("transform: code %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, code = runTransformCLI(t, "search", "--warehouse", url, "--customer", "c1", "--since", "2026-02-01", "gong")
+	for _, want := range []string{"C1", "QBR", "c1 Acme", "[01:15] Pat Buyer (customer):", "«Gong»", "https://chorus.ai/meeting/C1#t=75"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("search output lacks %q (code %d):\n%s", want, code, out)
+		}
+	}
+	out, _, _ = runTransformCLI(t, "search", "--warehouse", url, "--since", "2026-03-01", "gong")
+	if !strings.Contains(out, "no utterance holds") {
+		t.Errorf("search since: %s", out)
+	}
+	out, _, code = runTransformCLI(t, "transcript", "--warehouse", url, "C1")
+	if code != exitOK || !strings.Contains(out, "[00:01] Eli Moreno (rep): Thanks for joining.\n[01:15] Pat Buyer (customer): We are also evaluating Gong at the moment.\n") {
+		t.Errorf("transcript (code %d):\n%s", code, out)
+	}
+
+	out, _, code = runTransformCLI(t, "transform", "--warehouse", "bigquery:proj.chorus", "--dry-run", "--as-of", "2026-03-04")
+	if code != exitOK || !strings.Contains(out, "CREATE OR REPLACE TABLE `proj.chorus.customer_health` AS") {
+		t.Errorf("dry run (code %d): %.300s", code, out)
+	}
+
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,A,,,nope,\nc1,B,,,,\n"), 0o644)
+	_, errOut, code = runTransformCLI(t, "transform", "--warehouse", url, "--customers", bad)
+	if code != exitUsage || !strings.Contains(errOut, `line 2, column csm_email: "nope" is not an email address`) || !strings.Contains(errOut, "line 3, column customer_id: duplicate id") {
+		t.Errorf("bad customers: code %d: %s", code, errOut)
+	}
+	for _, args := range [][]string{{"search", "--warehouse", url}, {"transcript", "--warehouse", url}, {"transform", "--warehouse", "nope:x", "--dry-run"}, {"transform", "--warehouse", url, "--as-of", "soon"}} {
+		if _, errOut, code := runTransformCLI(t, args...); code != exitUsage {
+			t.Errorf("%v: code %d, want 2: %s", args, code, errOut)
+		}
+	}
+}

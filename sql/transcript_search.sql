@@ -1,0 +1,24 @@
+-- model: transcript_search
+-- version: 1
+-- depends: stg_utterances, customer_calls
+-- description: Every utterance with its call and customer, for search: link
+-- description: points at the moment in the recording (url#t=<seconds>).
+SELECT
+  u.call_id,
+  u.utterance_index,
+  c.customer_id,
+  c.customer_name,
+  c.title AS call_title,
+  c.started_at,
+  u.speaker_name,
+  u.speaker_type,
+  u.start_seconds,
+  u.duration_seconds,
+  u.text,
+  CASE
+    WHEN c.url IS NULL THEN NULL
+    WHEN u.start_seconds IS NULL THEN c.url
+    ELSE CONCAT(c.url, '#t=', CAST(CAST(FLOOR(u.start_seconds) AS {{ cast_type("int") }}) AS {{ cast_type("string") }}))
+  END AS link
+FROM {{ model("stg_utterances") }} AS u
+LEFT JOIN {{ model("customer_calls") }} AS c ON c.call_id = u.call_id
