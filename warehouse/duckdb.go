@@ -41,11 +41,23 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("warehouse: cannot create the directory for DuckDB file %s: %w", abs, err)
 	}
-	conn, err := duckdb.NewConnector(abs, func(ex driver.ExecerContext) error {
-		// Timestamps are stored as TIMESTAMP in UTC; the session time zone
-		// makes TIMESTAMPTZ → TIMESTAMP casts (and transforms) use UTC.
-		_, err := ex.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
-		return err
+	// The file is attached under a fixed name rather than opened directly:
+	// opened directly, a file named chorus.duckdb would be a catalog called
+	// "chorus", and every chorus.<model> reference would be ambiguous
+	// between that catalog and the schema "chorus".
+	conn, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
+		for _, q := range []string{
+			fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s", strings.ReplaceAll(abs, "'", "''"), DuckDBCatalog),
+			"USE " + DuckDBCatalog,
+			// Timestamps are stored as TIMESTAMP in UTC; the session time
+			// zone makes TIMESTAMPTZ → TIMESTAMP casts (and transforms) use UTC.
+			"SET TimeZone = 'UTC'",
+		} {
+			if _, err := ex.ExecContext(ctx, q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, duckOpenError(abs, err)

@@ -79,8 +79,10 @@ type Options struct {
 	failpoint func(point string) error
 }
 
-// Schema names for DuckDB.
+// Schema names for DuckDB. The database file is attached as the catalog
+// DuckDBCatalog, whatever its file name.
 const (
+	DuckDBCatalog     = "chorus_db"
 	DuckDBRawSchema   = "chorus_raw"
 	DuckDBModelSchema = "chorus"
 )
