@@ -499,10 +499,14 @@ func (s *Syncer) finish(st *State, e *Engagement, c *Conversation, status string
 	if err := emit("calls", callRow(e, c, status, meta)); err != nil {
 		return err
 	}
-	if c != nil {
-		if err := childRows(e, c, emit); err != nil {
-			return err
-		}
+	// Without a detail (no-show, 404, abandoned) the listing still tells who
+	// was on the call, which trackers matched and the action items, if any.
+	detail := c
+	if detail == nil {
+		detail = &Conversation{}
+	}
+	if err := childRows(e, detail, emit); err != nil {
+		return err
 	}
 	delete(st.Calls.Pending, e.ID)
 	st.Calls.Seen[e.ID] = SeenCall{StartedAt: e.StartedAt, Status: status}
