@@ -95,7 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func commands(e *env) []*cli.Command {
 	return []*cli.Command{
 		specCommand(e), checkCommand(e), discoverCommand(e), readCommand(e), singerCommand(e),
-		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e), queryCommand(e), fakeAPICommand(),
+		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e),
+		transformCommand(e), searchCommand(e), transcriptCommand(e), queryCommand(e), fakeAPICommand(),
 	}
 }
 

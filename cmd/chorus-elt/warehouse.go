@@ -19,6 +19,7 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/schemas"
+	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -81,7 +82,7 @@ type pipeline struct {
 	statePath   string // "" when the state lives in the warehouse
 	from, to    time.Time
 	selected    map[string]bool
-	customers   string
+	transform   transforms.Options
 	keepFiles   bool
 	http        *http.Client
 	interactive bool
@@ -101,7 +102,7 @@ type runSummary struct {
 	Pending   int                       `json:"pending"`
 	Resumed   *warehouse.LoadResult     `json:"resumed,omitempty"`
 	Load      *warehouse.LoadResult     `json:"load"`
-	Transform string                    `json:"transform"`
+	Transform map[string]any            `json:"transform"`
 	Seconds   float64                   `json:"seconds"`
 	extract   *connector.ExtractResult  `json:"-"`
 }
@@ -122,7 +123,7 @@ func (e *env) progress(p *pipeline, format string, a ...any) {
 // runPipeline resumes an interrupted load, extracts, loads and reports.
 func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error) {
 	start := time.Now()
-	sum := &runSummary{Command: "run", Streams: map[string]*streamSummary{}, Transform: "not built yet (issue 4)"}
+	sum := &runSummary{Command: "run", Streams: map[string]*streamSummary{}}
 	w, err := e.openWarehouse(ctx, p.url, p.location)
 	if err != nil {
 		return nil, err
@@ -239,11 +240,16 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 	}
 	sum.Load = res
 
-	// transform: issue 4 — run the versioned SQL models (and the customer
-	// list given by --customers) against w here once transforms/ exists.
-	if p.customers != "" {
-		sum.Transform = "not built yet (issue 4); --customers was not used"
+	// 4. Transform: rebuild the models from the raw tables.
+	e.progress(p, "transforming…")
+	topt := p.transform
+	topt.Logger = e.log
+	tr, err := transforms.Run(ctx, w, topt)
+	if err != nil {
+		e.progress(p, "")
+		return nil, fmt.Errorf("transform (the load is committed; rerun `chorus-elt transform` or `run`): %w", err)
 	}
+	sum.Transform = transformSummary("run", tr)
 
 	for name, n := range xr.Rows {
 		sum.stream(name).Rows = n
@@ -310,9 +316,8 @@ func runCommand(e *env) *cli.Command {
 		Flags: append([]cli.Flag{configFlag, warehouseFlag, locationFlag,
 			&cli.StringFlag{Name: "state", Usage: "state `FILE`, or \"warehouse\" to keep it in the warehouse (default: the config's state_store, else OUT/state.json)"},
 			&cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"},
-			&cli.StringFlag{Name: "customers", Usage: "customer list `FILE` for the transforms"},
 			&cli.BoolFlag{Name: "keep-files", Usage: "keep the Parquet files in --out after they are loaded (by default they are removed once the load has committed)"},
-		}, windowFlags...),
+		}, append(windowFlags, transformFlags...)...),
 		Action: func(c *cli.Context) error {
 			cfg, err := e.loadConfig(c)
 			if err != nil {
@@ -326,8 +331,12 @@ func runCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			topt, err := transformInputs(c, cfg)
+			if err != nil {
+				return err
+			}
 			p := &pipeline{cfg: cfg, url: url, location: c.String("bigquery-location"), out: c.String("out"),
-				from: from, to: to, selected: selected, customers: c.String("customers"), keepFiles: c.Bool("keep-files"),
+				from: from, to: to, selected: selected, transform: topt, keepFiles: c.Bool("keep-files"),
 				interactive: isTerminal(os.Stderr)}
 			if p.out == "" {
 				p.out = defaultOutDir(url)
@@ -383,7 +392,8 @@ func demoCommand(e *env) *cli.Command {
 			}
 			db := c.String("db")
 			url := "duckdb:" + db
-			p := &pipeline{cfg: cfg, url: url, out: defaultOutDir(url), interactive: isTerminal(os.Stderr)}
+			p := &pipeline{cfg: cfg, url: url, out: defaultOutDir(url), interactive: isTerminal(os.Stderr),
+				transform: transforms.Options{Customers: demoCustomers(tenant)}}
 			sum, err := e.runPipeline(ctx, p)
 			if err != nil {
 				return err
@@ -392,6 +402,17 @@ func demoCommand(e *env) *cli.Command {
 			return e.printDemo(ctx, url, sum)
 		},
 	}
+}
+
+// demoCustomers is the simulated tenant's customer list, as a CSM team
+// would provide it with --customers.
+func demoCustomers(t *chorustest.Tenant) []transforms.Customer {
+	var out []transforms.Customer
+	for _, c := range t.Customers() {
+		out = append(out, transforms.Customer{ID: c.ID, Name: c.Name, Domains: c.Domains, CRMAccountID: c.CRMAccountID,
+			CSMEmail: c.CSMEmail, CSMName: c.CSMName})
+	}
+	return out
 }
 
 // printDemo shows rows per table and a few facts from the raw tables.
@@ -411,11 +432,19 @@ func (e *env) printDemo(ctx context.Context, url string, sum *runSummary) error 
 		}
 		fmt.Fprintf(out, "%-28s %10v\n", w.RawSchema()+"."+st.Name, rows[0]["n"])
 	}
+	for _, m := range []string{"customer_calls", "unattached_calls", "customer_tasks", "customer_health", "customer_health_weekly", "tracker_trends", "transcript_search"} {
+		rows, err := w.Query(ctx, fmt.Sprintf("SELECT count(*) AS n FROM %s.%s", w.ModelSchema(), m))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-28s %10v\n", w.ModelSchema()+"."+m, rows[0]["n"])
+	}
 	facts := []struct{ title, sql string }{
-		{"accounts with the most calls", `SELECT coalesce(account_name, '(no account)') AS v, count(*) AS n FROM chorus_raw.calls GROUP BY 1 ORDER BY n DESC, v LIMIT 3`},
-		{"most mentioned trackers", `SELECT tracker_name AS v, sum(match_count) AS n FROM chorus_raw.trackers GROUP BY 1 ORDER BY n DESC NULLS LAST, v LIMIT 3`},
-		{"external email domains on calls", `SELECT email_domain AS v, count(DISTINCT call_id) AS n FROM chorus_raw.participants WHERE NOT coalesce(is_rep, false) AND email_domain IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT 3`},
-		{"action items by source", `SELECT source AS v, count(*) AS n FROM chorus_raw.action_items GROUP BY 1 ORDER BY n DESC, v`},
+		{"customers with the worst health", `SELECT customer_name || ' (' || health_band || ', last call ' || days_since_last_call || ' days ago, ' ||
+			overdue_tasks || ' overdue tasks)' AS v, health_score AS n FROM chorus.customer_health ORDER BY health_score, customer_name LIMIT 5`},
+		{"how calls were matched to customers", `SELECT coalesce(match_method, 'unattached') AS v, count(*) AS n FROM chorus.customer_calls GROUP BY 1 ORDER BY n DESC, v`},
+		{"open tasks per CSM", `SELECT coalesce(assignee_name, assignee_email) AS v, count(*) AS n FROM chorus.customer_tasks WHERE status <> 'done' GROUP BY 1 ORDER BY n DESC, v LIMIT 5`},
+		{"signals mentioned in the last 4 weeks", `SELECT category AS v, sum(mentions) AS n FROM chorus.tracker_trends WHERE week_start >= current_date - INTERVAL 28 DAY GROUP BY 1 ORDER BY n DESC, v`},
 	}
 	for _, f := range facts {
 		rows, err := w.Query(ctx, f.sql)
@@ -424,7 +453,7 @@ func (e *env) printDemo(ctx context.Context, url string, sum *runSummary) error 
 		}
 		fmt.Fprintf(out, "\n%s:\n", f.title)
 		for _, r := range rows {
-			fmt.Fprintf(out, "  %-40v %v\n", r["v"], r["n"])
+			fmt.Fprintf(out, "  %-64v %v\n", r["v"], r["n"])
 		}
 	}
 	fmt.Fprintf(out, "\nquery it: %s query --warehouse %s \"SELECT * FROM chorus_raw.calls LIMIT 5\"\n", os.Args[0], url)

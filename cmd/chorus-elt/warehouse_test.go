@@ -64,7 +64,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"chorus_raw.calls", "chorus_raw.utterances", "accounts with the most calls"} {
+	for _, want := range []string{"chorus_raw.calls", "chorus_raw.utterances", "chorus.customer_health", "customers with the worst health"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
