@@ -94,6 +94,8 @@ func ParseConfig(doc []byte, now time.Time) (*Config, error) {
 		switch {
 		case unknownField.MatchString(err.Error()):
 			return nil, configErr("unknown key %q (see `chorus-elt spec` for the accepted keys)", unknownField.FindStringSubmatch(err.Error())[1])
+		case errors.As(err, &te) && te.Field == "":
+			return nil, configErr("the file must hold a JSON object, not a JSON %s", te.Value)
 		case errors.As(err, &te):
 			return nil, configErr("key %q must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.String()), te.Value)
 		case strings.Contains(err.Error(), "timeout"):

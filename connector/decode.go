@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"fmt"
 	json "github.com/goccy/go-json"
 	"math"
@@ -35,12 +36,17 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		}
 		return nil
 	}
-	if v, err := strconv.ParseFloat(string(b), 64); err == nil {
+	if v, err := strconv.ParseFloat(string(b), 64); err == nil && v > minEpoch && v < maxEpoch {
 		t := epoch(v)
 		f.T = &t
 	}
 	return nil
 }
+
+// Epoch values outside (minEpoch, maxEpoch) — and NaN, ±Inf — are not times
+// (the bounds are years 68 and ~5100, in seconds or milliseconds): they would
+// overflow Parquet timestamps and make the state unmarshalable.
+const minEpoch, maxEpoch = -6e10, 1e14
 
 func epoch(v float64) time.Time {
 	if v > 1e11 { // milliseconds
@@ -55,7 +61,7 @@ func parseAPITime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
+	if v, err := strconv.ParseFloat(s, 64); err == nil && v > minEpoch && v < maxEpoch {
 		return epoch(v), true
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
@@ -209,6 +215,9 @@ func extraFields(obj json.RawMessage, known map[string]bool) Extra {
 	for k, v := range all {
 		if known[k] {
 			continue
+		}
+		if !stdjson.Valid(v) { // goccy does not validate skipped values: keep malformed ones as a string
+			v, _ = stdjson.Marshal(string(v))
 		}
 		if out == nil {
 			out = Extra{}

@@ -56,6 +56,7 @@ func checkCommand(e *env) *cli.Command {
 				return werr
 			}
 			if err != nil {
+				e.log.Error("check failed", "error", err.Error())
 				if !connector.IsUsage(err) && !isUsage(err) {
 					return &reportedErr{err}
 				}
