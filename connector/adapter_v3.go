@@ -29,17 +29,24 @@ func (a *V3) ListEngagements(ctx context.Context, q ListQuery) (Page, error) {
 		v.Set("continuation_key", q.Continuation)
 	}
 	var raw struct {
-		ContinuationKey flexString                 `json:"continuation_key"`
-		Engagements     flexList[json.RawMessage]  `json:"engagements"`
-		Data            *flexList[json.RawMessage] `json:"data"` // tolerated alternative envelope
+		ContinuationKey flexString      `json:"continuation_key"`
+		Engagements     json.RawMessage `json:"engagements"`
+		Data            json.RawMessage `json:"data"` // tolerated alternative envelope
 	}
 	err := a.c.getJSON(ctx, request{path: "/v3/engagements", query: v, accept: "application/json", noRetry504: true}, &raw)
 	if err != nil {
 		return Page{}, err
 	}
-	items := raw.Engagements
-	if len(items) == 0 && raw.Data != nil {
-		items = *raw.Data
+	// A page without an engagements array is not an empty page: taking it
+	// for one would end the listing and move the watermark past calls that
+	// were never listed.
+	list := raw.Engagements
+	if len(list) == 0 {
+		list = raw.Data
+	}
+	var items []json.RawMessage // "engagements": null is an empty page
+	if string(list) != "null" && (len(list) == 0 || json.Unmarshal(list, &items) != nil) {
+		return Page{}, &APIError{Path: "/v3/engagements", Detail: "the response has no \"engagements\" array"}
 	}
 	p := Page{Next: strings.TrimSpace(string(raw.ContinuationKey))}
 	for _, r := range items {

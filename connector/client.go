@@ -216,7 +216,7 @@ func (c *Client) attempt(ctx context.Context, r request, out any) (time.Duration
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return 0, &retryable{fmt.Errorf("GET %s: %s", r.path, scrubURLError(err))}
+		return 0, &retryable{fmt.Errorf("GET %s: %s", r.path, c.redact(scrubURLError(err)))}
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
@@ -231,15 +231,15 @@ func (c *Client) attempt(ctx context.Context, r request, out any) (time.Duration
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
-			return 0, &retryable{fmt.Errorf("GET %s: truncated response body (%d bytes read): %s", r.path, len(body), scrubURLError(readErr))}
+			return 0, &retryable{fmt.Errorf("GET %s: truncated response body (%d bytes read): %s", r.path, len(body), c.redact(scrubURLError(readErr)))}
 		}
 		if err := decodeBody(body, out); err != nil {
 			c.Stats.Failures.Add(1)
-			return 0, &retryable{fmt.Errorf("GET %s: response is not the JSON expected (%d bytes, starts %q): %v", r.path, len(body), preview(body), err)}
+			return 0, &retryable{fmt.Errorf("GET %s: response is not the JSON expected (%d bytes, starts %q): %v", r.path, len(body), preview(c.redactBytes(body)), c.redact(err.Error()))}
 		}
 		return 0, nil
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return 0, &AuthError{Status: code, Code: apiErrorCode(body), Path: r.path}
+		return 0, &AuthError{Status: code, Code: c.redact(apiErrorCode(body)), Path: r.path}
 	case code == http.StatusNotFound:
 		return 0, &NotFoundError{Path: r.path}
 	case code == http.StatusTooManyRequests:
@@ -250,10 +250,31 @@ func (c *Client) attempt(ctx context.Context, r request, out any) (time.Duration
 		return 0, &GatewayTimeoutError{Path: r.path}
 	case code >= 500:
 		c.Stats.Failures.Add(1)
-		return retryAfter(resp.Header.Get("Retry-After"), time.Now()), &retryable{fmt.Errorf("GET %s: HTTP %d %s", r.path, code, apiErrorDetail(body))}
+		return retryAfter(resp.Header.Get("Retry-After"), time.Now()), &retryable{fmt.Errorf("GET %s: HTTP %d %s", r.path, code, c.redact(apiErrorDetail(c.redactBytes(body))))}
 	default:
-		return 0, &APIError{Status: code, Path: r.path, Detail: apiErrorDetail(body)}
+		return 0, &APIError{Status: code, Path: r.path, Detail: c.redact(apiErrorDetail(c.redactBytes(body)))}
 	}
+}
+
+// redact removes the token from text built from a response or a transport
+// error: a hostile or broken server may echo the Authorization header back,
+// and error messages reach stdout in Airbyte TRACE and CONNECTION_STATUS
+// messages, which the CLI's stderr filter does not see.
+func (c *Client) redact(s string) string {
+	if len(c.token) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, string(c.token), "[redacted]")
+}
+
+// redactBytes is redact for a body about to be previewed: redacting before
+// the preview is cut keeps a token at the cut from leaking in part.
+func (c *Client) redactBytes(b []byte) []byte { return []byte(c.redact(string(b))) }
+
+// String describes the client without its token (fmt cannot see through
+// the unexported field to Secret's own redaction).
+func (c *Client) String() string {
+	return fmt.Sprintf("chorus client for %s (%s auth)", c.base, c.scheme)
 }
 
 // decodeBody decodes a response body. The body is first validated by

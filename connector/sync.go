@@ -438,6 +438,7 @@ func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, er
 	var out []Engagement
 	key := ""
 	seenKeys := map[string]bool{}
+	seenIDs := map[string]bool{}
 	for {
 		s.sum.ListRequests++
 		p, err := s.opt.API.ListEngagements(ctx, ListQuery{From: from, To: to, Continuation: key})
@@ -460,9 +461,22 @@ func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, er
 		if err != nil {
 			return nil, err
 		}
+		fresh := 0
+		for _, e := range p.Engagements {
+			if !seenIDs[e.ID] {
+				seenIDs[e.ID] = true
+				fresh++
+			}
+		}
 		out = append(out, p.Engagements...)
 		// End of listing: no key, an empty page, or a key seen before.
 		if p.Next == "" || len(p.Engagements) == 0 || seenKeys[p.Next] {
+			return out, nil
+		}
+		// A page of engagements all listed already under a new key: an API
+		// that ignores the key but mints a new one would loop forever.
+		if fresh == 0 {
+			s.log.Warn("the listing repeats itself under a new continuation key; ending it", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339))
 			return out, nil
 		}
 		seenKeys[p.Next] = true

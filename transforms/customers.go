@@ -37,10 +37,10 @@ func (e *CustomersError) Error() string {
 	p := e.Problems
 	more := ""
 	if len(p) > show {
-		more = fmt.Sprintf("\n  … and %d more", len(p)-show)
+		more = fmt.Sprintf("; … and %d more", len(p)-show)
 		p = p[:show]
 	}
-	return fmt.Sprintf("customers %s: %d problem(s); nothing was loaded:\n  %s%s", e.File, len(e.Problems), strings.Join(p, "\n  "), more)
+	return fmt.Sprintf("customers %s: %d problem(s), nothing was loaded: %s%s", e.File, len(e.Problems), strings.Join(p, "; "), more)
 }
 
 var domainRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$`)

@@ -38,12 +38,22 @@ func main() {
 type env struct {
 	stdout io.Writer
 	stderr *redactor
+	out    *redactor // stdout, when it is run's own (nil in some tests)
 	log    *slog.Logger
+}
+
+// redactToken arms the token filter on stdout and stderr.
+func (e *env) redactToken(s connector.Secret) {
+	e.stderr.setSecret(s)
+	if e.out != nil {
+		e.out.setSecret(s)
+	}
 }
 
 // run executes the CLI and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: &redactor{w: stderr}}
+	out := &redactor{w: stdout}
+	e := &env{stdout: out, stderr: &redactor{w: stderr}, out: out}
 	unknown := ""
 	app := &cli.App{
 		Name:      "chorus-elt",
@@ -74,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 	}
-	err := app.RunContext(ctx, args)
+	err := runApp(ctx, app, permuteArgs(app, args))
 	if err == nil && unknown != "" {
 		err = usageErr("unknown command %q; see chorus-elt --help", unknown)
 	}
@@ -98,6 +108,77 @@ func commands(e *env) []*cli.Command {
 		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e),
 		transformCommand(e), searchCommand(e), transcriptCommand(e), queryCommand(e), fakeAPICommand(),
 	}
+}
+
+// runApp runs the app; a panic becomes an ordinary failure (exit 1) with
+// one line, instead of a crash whose trace could carry request data.
+func runApp(ctx context.Context, app *cli.App, args []string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (a bug; please report it): %v", r)
+		}
+	}()
+	return app.RunContext(ctx, args)
+}
+
+// permuteArgs moves a command's positional arguments after its flags, so
+// that `chorus-elt search "phrase" --since 2026-01-01` reads --since as a
+// flag: the flag package stops at the first positional argument.
+func permuteArgs(app *cli.App, args []string) []string {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") { // global flags
+		if !strings.Contains(args[i], "=") && !isBoolFlag(app.Flags, args[i]) {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) {
+		return args
+	}
+	cmd := app.Command(args[i])
+	if cmd == nil {
+		return args
+	}
+	out := append([]string{}, args[:i+1]...)
+	var positional []string
+	for j := i + 1; j < len(args); j++ {
+		a := args[j]
+		switch {
+		case a == "--":
+			positional = append(positional, args[j+1:]...)
+			j = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			out = append(out, a)
+			if !strings.Contains(a, "=") && !isBoolFlag(cmd.Flags, a) && j+1 < len(args) {
+				j++
+				out = append(out, args[j])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	if len(positional) > 0 {
+		out = append(append(out, "--"), positional...)
+	}
+	return out
+}
+
+// isBoolFlag reports whether arg names a boolean flag (or help), which takes
+// no value.
+func isBoolFlag(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if name == "help" || name == "h" {
+		return true
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, ok := f.(*cli.BoolFlag)
+				return ok
+			}
+		}
+	}
+	return false
 }
 
 // errReported marks an error already written out (as a protocol message).

@@ -26,7 +26,7 @@ func (e *env) loadConfig(c *cli.Context) (*connector.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.stderr.setSecret(cfg.APIToken)
+	e.redactToken(cfg.APIToken)
 	return cfg, nil
 }
 
