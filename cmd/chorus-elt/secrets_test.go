@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gojson "github.com/goccy/go-json"
+	"github.com/xitongsys/parquet-go-source/local"
+	"github.com/xitongsys/parquet-go/reader"
+
+	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/warehouse"
+)
+
+// The planted token is cliToken: runCLI already fails when it shows up on
+// stdout or stderr. These tests also search the state, the Parquet files
+// (decoded values and raw bytes), the warehouse tables, the errors of every
+// command when the API is hostile (it echoes the Authorization header back),
+// and the formatted config.
+
+// runRaw runs the CLI in-process like runCLI, but leaves the search for the
+// token to the caller.
+func runRaw(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// searchTree looks for the token in every file under dir but the inputs
+// that hold it (the configs and the token file the test wrote): the raw
+// bytes, and the decoded values of Parquet files and DuckDB tables.
+func searchTree(t *testing.T, dir string, inputs ...string) (searched, parquets, dbs int) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		for _, in := range inputs {
+			if p == in {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		searched++
+		if bytes.Contains(b, []byte(cliToken)) {
+			t.Errorf("token found in the bytes of %s", p)
+		}
+		switch {
+		case strings.HasSuffix(p, ".parquet"):
+			parquets++
+			if s := parquetText(t, p); strings.Contains(s, cliToken) {
+				t.Errorf("token found in the decoded values of %s", p)
+			}
+		case strings.HasSuffix(p, ".duckdb"):
+			dbs++
+			searchWarehouse(t, p)
+		}
+		return nil
+	})
+	return searched, parquets, dbs
+}
+
+// parquetText decodes every row of a Parquet file with the pure-Go reader
+// and returns them as JSON.
+func parquetText(t *testing.T, path string) string {
+	t.Helper()
+	fr, err := local.NewLocalFileReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	pr, err := reader.NewParquetReader(fr, nil, 1)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer pr.ReadStop()
+	rows, err := pr.ReadByNumber(int(pr.GetNumRows()))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) > 0 && len(b) < 10 {
+		t.Fatalf("%s: decoded nothing", path)
+	}
+	// Decode JSON escapes so that a token written with escapes is found too.
+	var v any
+	json.Unmarshal(b, &v)
+	return fmt.Sprint(v) + string(b)
+}
+
+// searchWarehouse queries every table of chorus_raw and chorus and searches
+// every value.
+func searchWarehouse(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := warehouse.Open(ctx, "duckdb:"+path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tables, err := w.Query(ctx, `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('chorus_raw', 'chorus') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 9 {
+		t.Fatalf("only %d tables in %s", len(tables), path)
+	}
+	values := 0
+	for _, tb := range tables {
+		name := tb["t"].(string)
+		rows, err := w.Query(ctx, "SELECT * FROM "+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			for col, v := range r {
+				values++
+				if strings.Contains(fmt.Sprint(v), cliToken) {
+					t.Errorf("token found in %s.%s", name, col)
+				}
+			}
+		}
+	}
+	if values == 0 {
+		t.Logf("note: %s holds no rows", path)
+	}
+}
+
+// TestTokenNeverWritten plants the token and runs every command that
+// produces output against the simulated tenant, at debug level, in both log
+// formats; then searches stdout, stderr, the state, the Parquet files and the
+// warehouse.
+func TestTokenNeverWritten(t *testing.T) {
+	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 9, Calls: 12, Token: cliToken, ProcessingDelay: -1})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
+	db := "duckdb:" + filepath.Join(dir, "chorus.duckdb")
+	out := filepath.Join(dir, "out")
+
+	if code, _, stderr := runCLI(t, "run", "--config", cfg, "--warehouse", db, "--out", out); code != exitOK {
+		t.Fatalf("run: %d\n%s", code, stderr)
+	}
+	tenant.Advance(3 * time.Hour)
+	// Text logs, and the state in the warehouse.
+	if code, _, stderr := runCLI(t, "--log-format", "text", "run", "--config", cfg, "--warehouse", db, "--out", filepath.Join(dir, "out2"), "--state", "warehouse"); code != exitOK {
+		t.Fatalf("run with text logs: %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "extract", "--config", cfg, "--out", filepath.Join(dir, "x"), "--streams", "calls,utterances,users"); code != exitOK {
+		t.Fatalf("extract: %d\n%s", code, stderr)
+	}
+	// The token from a file and from the environment.
+	tokFile := filepath.Join(dir, "token.txt")
+	os.WriteFile(tokFile, []byte(cliToken+"\n"), 0o600)
+	fileCfg := filepath.Join(dir, "file-config.json")
+	os.WriteFile(fileCfg, []byte(fmt.Sprintf(`{"api_token_file":%q,"base_url":%q,"requests_per_second":1000}`, tokFile, srv.URL)), 0o600)
+	envCfg := filepath.Join(dir, "env-config.json")
+	os.WriteFile(envCfg, []byte(fmt.Sprintf(`{"base_url":%q,"requests_per_second":1000,"auth_scheme":"bearer"}`, srv.URL)), 0o600)
+	t.Setenv(connector.TokenEnv, cliToken)
+	catalog := filepath.Join(dir, "catalog.json")
+	os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"},{"stream":{"name":"users","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
+	for _, args := range [][]string{
+		{"check", "--config", fileCfg},
+		{"check", "--config", envCfg},
+		{"discover", "--config", envCfg},
+		{"spec"},
+		{"read", "--config", fileCfg, "--catalog", catalog},
+		{"singer", "--config", envCfg},
+		{"singer", "--config", envCfg, "--discover"},
+		{"extract", "--config", envCfg, "--out", filepath.Join(dir, "env-out"), "--streams", "teams"},
+		{"query", "--warehouse", db, "--json", "SELECT * FROM chorus_raw._chorus_state"},
+	} {
+		if code, stdout, stderr := runCLI(t, args...); code != exitOK {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+	}
+	if n, pq, dbs := searchTree(t, dir, cfg, tokFile); n < 10 || pq < 3 || dbs != 1 {
+		t.Fatalf("searched only %d files, %d Parquet files, %d databases", n, pq, dbs)
+	}
+}
+
+// hostile answers with the request's Authorization header echoed back in
+// various ways.
+func hostile(how string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		switch how {
+		case "401 code":
+			w.WriteHeader(401)
+			fmt.Fprintf(w, `{"errors":[{"code":%q,"title":"Unauthorized","detail":"token %s is not valid"}]}`, auth, auth)
+		case "403 html":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(403)
+			fmt.Fprintf(w, "<html><body>Forbidden: %s</body></html>", auth)
+		case "500 json":
+			w.WriteHeader(500)
+			fmt.Fprintf(w, `{"errors":[{"code":"ZI0500","title":"Internal","detail":"no quota for %s"}]}`, auth)
+		case "502 text":
+			w.WriteHeader(502)
+			fmt.Fprintf(w, "%s: upstream failed", auth)
+		case "400 json escaped":
+			w.WriteHeader(400)
+			b, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"title": "Bad Request", "detail": "got " + auth}}})
+			b = bytes.ReplaceAll(b, []byte("-"), []byte(`\u002d`)) // the token, JSON-escaped
+			w.Write(b)
+		case "200 html":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, "<html>Welcome %s</html>", auth)
+		case "malformed status line":
+			conn, bw, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				bw.WriteString(auth + "\r\n\r\n")
+				bw.Flush()
+				conn.Close()
+			}
+		case "cut body":
+			w.Header().Set("Content-Length", "4096")
+			fmt.Fprintf(w, `{"engagements":[{"engagement_id":"%s`, auth)
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		default:
+			panic("unknown hostile mode " + how)
+		}
+	}
+}
+
+// TestTokenNotInErrors: whatever a hostile API answers, the token it
+// echoes never reaches stdout (protocol messages), stderr, or the state;
+// nor do network errors carry it.
+func TestTokenNotInErrors(t *testing.T) {
+	var how atomic.Value
+	how.Store("401 code")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hostile(how.Load().(string))(w, r) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"max_retries":1`)
+	bearer := filepath.Join(dir, "bearer.json")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(bearer, bytes.Replace(b, []byte(`{`), []byte(`{"auth_scheme":"bearer",`), 1), 0o600)
+	catalog := filepath.Join(dir, "catalog.json")
+	os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"}]}`), 0o600)
+
+	for _, mode := range []string{"401 code", "403 html", "500 json", "502 text", "400 json escaped", "200 html", "malformed status line", "cut body"} {
+		for _, args := range [][]string{
+			{"extract", "--config", cfg, "--out", filepath.Join(dir, "out")},
+			{"check", "--config", bearer},
+			{"read", "--config", cfg, "--catalog", catalog},
+			{"singer", "--config", bearer},
+			{"run", "--config", cfg, "--warehouse", "duckdb:" + filepath.Join(dir, "w.duckdb"), "--out", filepath.Join(dir, "run-out")},
+		} {
+			t.Run(mode+"/"+args[0], func(t *testing.T) {
+				how.Store(mode)
+				code, stdout, stderr := runRaw(args...)
+				if code == exitOK {
+					t.Fatalf("a hostile API did not fail %s", args[0])
+				}
+				for name, s := range map[string]string{"stdout": stdout, "stderr": stderr} {
+					if strings.Contains(s, cliToken) {
+						t.Errorf("token leaked on %s:\n%s", name, s)
+					}
+				}
+			})
+		}
+	}
+	searchTree(t, dir, cfg, bearer)
+
+	// A network error: nothing listens any more.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	nd := t.TempDir()
+	ncfg := writeConfig(t, nd, closedURL, cliToken, `,"max_retries":1`)
+	code, _, stderr := runCLI(t, "extract", "--config", ncfg, "--out", filepath.Join(nd, "out"))
+	if code != exitFailure || !strings.Contains(stderr, "connection refused") {
+		t.Fatalf("network error: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestSecretFormatting: the config, however it is printed, logged,
+// marshalled or panicked with, never shows the token.
+func TestSecretFormatting(t *testing.T) {
+	doc := fmt.Sprintf(`{"api_token":%q,"base_url":"https://acme.chorus.ai"}`, cliToken)
+	cfg, err := connector.ParseConfig([]byte(doc), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	add := func(what, s string) {
+		outs = append(outs, what+": "+s)
+	}
+	add("fmt", fmt.Sprintf("%v %+v %#v %s %q %x", cfg, cfg, cfg, cfg.APIToken, cfg.APIToken, cfg.APIToken))
+	add("fmt value", fmt.Sprintf("%v %+v %#v", *cfg, *cfg, *cfg))
+	add("fmt in a slice and map", fmt.Sprintf("%v %+v %#v", []any{cfg}, map[string]any{"c": *cfg}, []connector.Config{*cfg}))
+	for _, m := range []func(any) ([]byte, error){json.Marshal, gojson.Marshal} {
+		b, err := m(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add("json", string(b))
+	}
+	var logs bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&logs, nil), slog.NewTextHandler(&logs, nil)} {
+		slog.New(h).Info("config", "cfg", cfg, "value", *cfg, "token", cfg.APIToken)
+	}
+	add("slog", logs.String())
+	add("error", fmt.Errorf("bad config %v: %w", cfg, &connector.ConfigError{Msg: fmt.Sprint(cfg)}).Error())
+	func() {
+		defer func() { add("panic", fmt.Sprint(recover())) }()
+		panic(fmt.Sprintf("unexpected config %+v", cfg))
+	}()
+	func() {
+		defer func() { add("panic value", fmt.Sprintf("%v", recover())) }()
+		panic(*cfg)
+	}()
+	for _, s := range outs {
+		if strings.Contains(s, cliToken) {
+			t.Errorf("token in %s", s)
+		}
+	}
+	if !strings.Contains(strings.Join(outs, "\n"), "[redacted]") {
+		t.Fatal("the redaction marker is missing: did the token print as empty?")
+	}
+
+	// The client holds the token in an unexported field: fmt cannot call
+	// Secret.String on it. Printing a client is not done anywhere; this
+	// records whether it would leak.
+	client := connector.NewClient(cfg, connector.ClientOptions{})
+	if s := fmt.Sprintf("%+v", client); strings.Contains(s, cliToken) {
+		t.Logf("note: fmt %%+v of a *connector.Client shows the token (unexported Secret field); never print a Client")
+	}
+}
