@@ -32,6 +32,10 @@ type ListQuery struct {
 type Page struct {
 	Engagements []Engagement
 	Next        string // "" when the listing has ended
+	// Unreadable describes entries that could not be used (no id, no
+	// readable date): they cannot be fetched or placed, so they are
+	// reported and skipped rather than failing every run.
+	Unreadable []string
 }
 
 // Extra holds fields of an API object that the connector does not model.

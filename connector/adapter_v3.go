@@ -52,7 +52,8 @@ func (a *V3) ListEngagements(ctx context.Context, q ListQuery) (Page, error) {
 	for _, r := range items {
 		e, err := decodeEngagement(r)
 		if err != nil {
-			return Page{}, fmt.Errorf("list engagements: %w", err)
+			p.Unreadable = append(p.Unreadable, err.Error())
+			continue
 		}
 		p.Engagements = append(p.Engagements, e)
 	}
@@ -184,18 +185,18 @@ type conversationJSON struct {
 	Name       flexString `json:"name"`
 	Status     flexString `json:"status"`
 	Language   flexString `json:"language"`
-	Owner      struct {
+	Owner      flexObject[struct {
 		UserID flexInt    `json:"user_id"`
 		Name   flexString `json:"name"`
 		Email  flexString `json:"email"`
-	} `json:"owner"`
-	Account struct {
+	}] `json:"owner"`
+	Account flexObject[struct {
 		Name  flexString `json:"name"`
 		ExtID flexString `json:"ext_id"`
-	} `json:"account"`
-	Deal struct {
+	}] `json:"account"`
+	Deal flexObject[struct {
 		CurrentStage flexString `json:"current_stage"`
-	} `json:"deal"`
+	}] `json:"deal"`
 	Participants flexList[json.RawMessage] `json:"participants"`
 	Metrics      flexList[struct {
 		Name  flexString `json:"name"`
@@ -203,12 +204,12 @@ type conversationJSON struct {
 	}] `json:"metrics"`
 	Summary     flexString `json:"summary"`
 	ActionItems textList   `json:"action_items"`
-	Recording   struct {
+	Recording   flexObject[struct {
 		StartTime  flexTime                  `json:"start_time"`
 		Duration   flexFloat                 `json:"duration"`
 		Utterances flexList[json.RawMessage] `json:"utterances"`
 		Trackers   flexList[trackerJSON]     `json:"trackers"`
-	} `json:"recording"`
+	}] `json:"recording"`
 }
 
 var conversationKeys = keySet("_created_at", "_modified_at", "name", "status", "language", "owner", "account",
@@ -251,11 +252,20 @@ func decodeConversation(attrs json.RawMessage) (*Conversation, error) {
 	c := &Conversation{
 		Name: string(j.Name), Status: strings.ToLower(strings.TrimSpace(string(j.Status))), Language: string(j.Language),
 		CreatedAt: j.CreatedAt.T, ModifiedAt: j.ModifiedAt.T,
-		OwnerUserID: j.Owner.UserID.V, OwnerName: string(j.Owner.Name), OwnerEmail: string(j.Owner.Email),
-		AccountExtID: string(j.Account.ExtID), AccountName: string(j.Account.Name), DealStage: string(j.Deal.CurrentStage),
+		OwnerUserID: j.Owner.V.UserID.V, OwnerName: string(j.Owner.V.Name), OwnerEmail: string(j.Owner.V.Email),
+		AccountExtID: string(j.Account.V.ExtID), AccountName: string(j.Account.V.Name), DealStage: string(j.Deal.V.CurrentStage),
 		Summary: string(j.Summary), ActionItems: j.ActionItems,
-		RecordingStart: j.Recording.StartTime.T, RecordingDuration: j.Recording.Duration.V,
+		RecordingStart: j.Recording.V.StartTime.T, RecordingDuration: j.Recording.V.Duration.V,
 		Extra: extraFields(attrs, conversationKeys),
+	}
+	// Known sub-objects of an unusable shape are kept, not lost.
+	for key, bad := range map[string]json.RawMessage{"owner": j.Owner.Bad, "account": j.Account.Bad, "deal": j.Deal.Bad, "recording": j.Recording.Bad} {
+		if bad != nil {
+			if c.Extra == nil {
+				c.Extra = Extra{}
+			}
+			c.Extra[key] = bad
+		}
 	}
 	for _, p := range j.Participants {
 		c.Participants = append(c.Participants, decodeParticipant(p))
@@ -265,7 +275,7 @@ func decodeConversation(attrs json.RawMessage) (*Conversation, error) {
 			c.Metrics = append(c.Metrics, Metric{Name: string(m.Name), Value: m.Value.V})
 		}
 	}
-	for i, r := range j.Recording.Utterances {
+	for i, r := range j.Recording.V.Utterances {
 		var u utteranceJSON
 		if err := json.Unmarshal(r, &u); err != nil {
 			continue
@@ -285,7 +295,7 @@ func decodeConversation(attrs json.RawMessage) (*Conversation, error) {
 			Extra: extraFields(r, utteranceKeys),
 		})
 	}
-	for _, t := range j.Recording.Trackers {
+	for _, t := range j.Recording.V.Trackers {
 		tr := Tracker{ID: string(t.ID), Name: string(t.Name), Type: string(t.Type), Count: t.Count.V}
 		if tr.ID == "" {
 			tr.ID = tr.Name

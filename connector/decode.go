@@ -170,6 +170,28 @@ func (f *flexList[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// flexObject decodes an object into T; anything else (null, a string, an
+// array, an object whose fields have impossible types) leaves T zero, so one
+// odd sub-object does not make the whole response unreadable.
+// The value that could not be used is kept in Bad, for the row's _extra.
+type flexObject[T any] struct {
+	V   T
+	Bad json.RawMessage
+}
+
+func (f *flexObject[T]) UnmarshalJSON(b []byte) error {
+	var zero T
+	f.V, f.Bad = zero, nil
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	if b[0] != '{' || json.Unmarshal(b, &f.V) != nil {
+		f.V, f.Bad = zero, append(json.RawMessage(nil), b...)
+	}
+	return nil
+}
+
 // textList is a list of strings; elements may be objects with a text field.
 type textList []string
 

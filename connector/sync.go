@@ -50,6 +50,7 @@ type Summary struct {
 	Calls          int64            `json:"calls"`
 	Skipped        int64            `json:"skipped_non_calls"`
 	AlreadyDone    int64            `json:"skipped_already_complete"`
+	Unreadable     int64            `json:"skipped_unreadable"`
 	Pending        int              `json:"pending"`
 	NotFound       int64            `json:"not_found"`
 	Abandoned      []string         `json:"abandoned,omitempty"`
@@ -460,6 +461,10 @@ func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, er
 		}
 		if err != nil {
 			return nil, err
+		}
+		for _, u := range p.Unreadable {
+			s.sum.Unreadable++
+			s.log.Warn("skipping an engagement that cannot be read", "reason", u)
 		}
 		fresh := 0
 		for _, e := range p.Engagements {
