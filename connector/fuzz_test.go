@@ -125,7 +125,6 @@ func checkExtra(t *testing.T, what string, x Extra, known map[string]bool) {
 	}
 }
 
-
 func checkErrLine(t *testing.T, err error) {
 	t.Helper()
 	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") {
