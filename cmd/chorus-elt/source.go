@@ -43,7 +43,7 @@ func specCommand(e *env) *cli.Command {
 func checkCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "check",
-		Usage: "check the config and the token against the tenant (Airbyte CONNECTION_STATUS); exit 2 when it fails",
+		Usage: "check the config and the token against the tenant (Airbyte CONNECTION_STATUS); exit 2 for a bad config or token, 1 when the API fails",
 		Flags: []cli.Flag{configFlag},
 		Action: func(c *cli.Context) error {
 			cfg, err := e.loadConfig(c)
