@@ -412,9 +412,10 @@ func FuzzListing(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pages := parseScript(data)
-		// A 504 splits down to five minutes: at most 2*ceil(24h/5min) windows,
-		// each reading at most one page per distinct key plus one.
-		bound := 2 * 288 * (len(pages) + 2)
+		// A 504 halves the window until it is five minutes or less: 24 h
+		// halves into at most 512 leaves, 1023 windows in all, each reading
+		// at most one page per distinct key plus one.
+		bound := 1024 * (len(pages) + 2)
 		api := &scriptAPI{pages: pages, maxCalls: bound}
 		cfg := &Config{SliceHours: 24, LookbackHours: 24, MaxConcurrency: 1}
 		s := &Syncer{opt: Options{Config: cfg, API: api}, now: time.Now, done: map[string]bool{}}
