@@ -17,8 +17,6 @@ import (
 	"time"
 
 	gojson "github.com/goccy/go-json"
-	"github.com/xitongsys/parquet-go-source/local"
-	"github.com/xitongsys/parquet-go/reader"
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
@@ -77,23 +75,10 @@ func searchTree(t *testing.T, dir string, inputs ...string) (searched, parquets,
 }
 
 // parquetText decodes every row of a Parquet file with the pure-Go reader
-// and returns them as JSON.
+// and returns them as text, JSON escapes decoded too.
 func parquetText(t *testing.T, path string) string {
 	t.Helper()
-	fr, err := local.NewLocalFileReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fr.Close()
-	pr, err := reader.NewParquetReader(fr, nil, 1)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer pr.ReadStop()
-	rows, err := pr.ReadByNumber(int(pr.GetNumRows()))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	rows := chorustest.ReadParquet(t, path)
 	b, err := json.Marshal(rows)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +86,6 @@ func parquetText(t *testing.T, path string) string {
 	if len(rows) > 0 && len(b) < 10 {
 		t.Fatalf("%s: decoded nothing", path)
 	}
-	// Decode JSON escapes so that a token written with escapes is found too.
 	var v any
 	json.Unmarshal(b, &v)
 	return fmt.Sprint(v) + string(b)

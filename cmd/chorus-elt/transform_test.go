@@ -1,38 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
-// runTransformCLI runs the transform, search and transcript commands as the
-// CLI would (main.go wires them into commands()).
+// runTransformCLI runs a command through the CLI.
 func runTransformCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &redactor{w: &errb}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	app := &cli.App{Name: "chorus-elt", Writer: &out, ErrWriter: e.stderr, ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{transformCommand(e), searchCommand(e), transcriptCommand(e)}}
-	err := app.RunContext(context.Background(), append([]string{"chorus-elt"}, args...))
-	code := exitOK
-	if err != nil {
-		code = exitFailure
-		if isUsage(err) {
-			code = exitUsage
-		}
-		errb.WriteString(err.Error())
-	}
-	return out.String(), errb.String(), code
+	code, stdout, stderr := runCLI(t, args...)
+	return stdout, stderr, code
 }
 
 func TestTransformSearchTranscriptCLI(t *testing.T) {

@@ -1,37 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
-// runWarehouseCLI runs load, run or demo in-process (independent of the
-// commands list in main.go) and returns stdout, stderr and the error.
+// runWarehouseCLI runs a command through the CLI; err is nil on exit 0,
+// a usage error on exit 2.
 func runWarehouseCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &redactor{w: &errb}, log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	app := &cli.App{Name: "chorus-elt", Writer: &out, ErrWriter: e.stderr, ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{loadCommand(e), runCommand(e), demoCommand(e)}}
-	err := app.RunContext(context.Background(), append([]string{"chorus-elt"}, args...))
-	if strings.Contains(out.String()+errb.String(), cliToken) {
-		t.Fatalf("token leaked")
+	code, stdout, stderr := runCLI(t, args...)
+	switch code {
+	case exitOK:
+		return stdout, stderr, nil
+	case exitUsage:
+		return stdout, stderr, usageErr("exit 2: %s", stderr)
+	default:
+		return stdout, stderr, fmt.Errorf("exit %d: %s", code, stderr)
 	}
-	return out.String(), errb.String(), err
 }
 
 func lastJSON(t *testing.T, stdout string) map[string]any {
