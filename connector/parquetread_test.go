@@ -9,11 +9,12 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 )
 
+// readStream reads a stream's Parquet files with the independent reader.
 func readStream(t *testing.T, dir, stream string) []map[string]any {
 	return chorustest.ReadStream(t, dir, stream)
 }
 
-// fileContains reports whether any file under dir holds s, in raw bytes.
+// treeContains lists the files under dir that hold s, in raw bytes.
 func treeContains(t *testing.T, dir, s string) []string {
 	t.Helper()
 	var hits []string
