@@ -1,0 +1,395 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+)
+
+// TestMain lets the crash test run the CLI as a separate process: with
+// CHORUS_ELT_AS_CLI=1 this test binary is chorus-elt.
+func TestMain(m *testing.M) {
+	if os.Getenv(cliEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	chaosKills      = flag.Int("chaos.kills", 5, "crash test: SIGKILLs before the run is let finish")
+	chaosCalls      = flag.Int("chaos.calls", 40, "crash test: recorded calls in the simulated tenant")
+	chaosUtterances = flag.Int("chaos.utterances", 20, "crash test: mean utterances per call")
+	chaosSeed       = flag.Int64("chaos.seed", 1, "crash test: seed of the tenant, its faults and the kill moments")
+	chaosState      = flag.String("chaos.state", "file", "crash test: where the connector state lives: file or warehouse")
+	chaosRPS        = flag.Float64("chaos.rps", 400, "crash test: the connector's requests_per_second")
+	chaosFaults     = flag.String("chaos.faults", "500=0.08,504=0.02,429=0.05,truncate=0.01", "crash test: the tenant's fault spec")
+)
+
+// TestChaos SIGKILLs `chorus-elt run` (a separate process) at seeded random
+// moments of its extract, load and transform, against a simulated tenant
+// (served here) that injects 5xx, 429 and truncated bodies, then lets it
+// finish: the warehouse must equal an uninterrupted run's, row for row, in
+// every raw table and every model. `make chaos` runs it with 25 kills and
+// 300 calls.
+func TestChaos(t *testing.T) {
+	if *chaosState != "file" && *chaosState != "warehouse" {
+		t.Fatalf("-chaos.state %q: use file or warehouse", *chaosState)
+	}
+	faults, err := chorustest.ParseFaults(*chaosFaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if faults.Seed == 0 {
+		faults.Seed = *chaosSeed + 100
+	}
+	ctx := context.Background()
+	// A fixed clock and no processing delay: every run sees the same calls.
+	now := time.Now().UTC().Truncate(time.Second)
+	tenant := chorustest.New(chorustest.Options{Seed: *chaosSeed, Calls: *chaosCalls, UtterancesPerCall: *chaosUtterances,
+		Now: now, ProcessingDelay: -1})
+	wt := &watchedTenant{t: tenant}
+	srv := httptest.NewServer(wt)
+	defer srv.Close()
+
+	root := t.TempDir()
+	cfg, err := writeChaosConfig(root, srv.URL, now.AddDate(0, 0, -31), *chaosRPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	customers := filepath.Join(root, "customers.csv")
+	f, err := os.Create(customers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.WriteCustomersCSV(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	runArgs := func(dir string) ([]string, string) {
+		db := filepath.Join(dir, "chorus.duckdb")
+		args := []string{"chorus-elt", "--log-format", "json", "--log-level", "info", "run",
+			"--config", cfg, "--warehouse", "duckdb:" + db, "--customers", customers, "--as-of", now.Format(time.RFC3339)}
+		state := filepath.Join(dir, "chorus-data", "state.json")
+		if *chaosState == "warehouse" {
+			args = append(args, "--state", "warehouse")
+			state = filepath.Join(dir, "chorus-data", pendingStateFile)
+		}
+		return args[1:], state
+	}
+	finish := func(a *attempt, what string) {
+		t.Helper()
+		<-a.done
+		if a.err != nil {
+			t.Fatalf("%s: %v\nstdout: %s\nlogs:\n%s", what, a.err, a.stdout.String(), a.logTail())
+		}
+	}
+
+	// 1. The reference: an uninterrupted run without faults.
+	cleanDir := filepath.Join(root, "clean")
+	args, state := runArgs(cleanDir)
+	clean, err := startAttempt(args, state, *chaosState == "file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt.observe(clean)
+	finish(clean, "clean run")
+	wt.observe(nil)
+	ex, ld, tr, exReq := clean.durations()
+	hasTransform := clean.transAt.Load() != 0
+	t.Logf("clean run: %d calls, %d requests, %.1fs (extract %.2fs, load %.2fs, transform %.2fs)",
+		*chaosCalls, clean.requests.Load(), time.Since(clean.start).Seconds(), ex.Seconds(), ld.Seconds(), tr.Seconds())
+	if !hasTransform {
+		t.Logf("run logged no transform step: kills are spread over extract and load only")
+	}
+
+	// 2. The same run, with faults, killed again and again.
+	tenant.SetFaults(faults)
+	chaosDir := filepath.Join(root, "chaos")
+	args, state = runArgs(chaosDir)
+	rng := rand.New(rand.NewPCG(uint64(*chaosSeed), 0xC4A05))
+	phases := []string{phaseExtract, phaseLoad}
+	if hasTransform {
+		phases = append(phases, phaseTransform)
+	}
+	kills := map[string]int{}
+	var moments []string
+	total, attempts := 0, 0
+	// Kills go to the phases in order — extract, load, transform — each
+	// getting its share; the moment inside a phase is random. The extract
+	// kills land in the first back-fill (nothing is loaded until one ends);
+	// the load kills hit either a run's load or, at the start of the next
+	// run, the resumed load of the files a killed run left; the transform
+	// kills hit the models' build. Where a kill lands is read from the
+	// process at that moment, not assumed.
+	quota := map[string]int{}
+	for i := 0; i < *chaosKills; i++ {
+		quota[phases[i%len(phases)]]++
+	}
+	nextTarget := func() string {
+		for _, p := range phases {
+			if kills[p] < max(1, quota[p]) {
+				return p
+			}
+		}
+		return phases[rng.IntN(len(phases))]
+	}
+	// Estimates of the phases' lengths, from the clean run and then from
+	// the attempts that went through them. An extract kill is placed by
+	// request count, which the faults change less than the time.
+	estExtractReq, estLoad, estTransform := max(exReq, 1), ld, tr
+	estResume := ld + 300*time.Millisecond
+	for total < *chaosKills || kills[phases[len(phases)-1]] == 0 || kills[phaseLoad] == 0 || kills[phaseExtract] == 0 {
+		if attempts >= 4**chaosKills+20 {
+			t.Fatalf("%d attempts and only %d kills landed (%v)", attempts, total, kills)
+		}
+		attempts++
+		target := nextTarget()
+		a, err := startAttempt(args, state, *chaosState == "file")
+		resumePending := a.resumeFiles > 0
+		if err != nil {
+			t.Fatal(err)
+		}
+		wt.observe(a)
+		var wait func() bool // reports whether the moment came before the exit
+		switch {
+		case target == phaseExtract:
+			k := 1 + rng.Int64N(estExtractReq)
+			jitter := randDur(rng, 20*time.Millisecond)
+			wait = func() bool {
+				ok := pollUntil(a, func() bool { return a.requests.Load() >= k || a.teamsAt.Load() != 0 })
+				return ok && sleepUnless(a, jitter)
+			}
+		case target == phaseLoad && resumePending && rng.IntN(2) == 0:
+			d := randDur(rng, estResume)
+			wait = func() bool { return sleepUnless(a, d) }
+		case target == phaseLoad:
+			d := randDur(rng, estLoad)
+			wait = func() bool {
+				return pollUntil(a, func() bool { return a.teamsAt.Load() != 0 }) && sleepUnless(a, d)
+			}
+		case target == phaseTransform:
+			d := randDur(rng, estTransform)
+			wait = func() bool {
+				return pollUntil(a, func() bool { return a.transAt.Load() != 0 }) && sleepUnless(a, d)
+			}
+		}
+		if wait() {
+			p, where := a.phase()
+			if err := a.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				t.Fatal(err)
+			}
+			<-a.done
+			var ee *exec.ExitError
+			if errors.As(a.err, &ee) && !ee.Exited() { // killed, not finished first
+				a.killed = true
+				kills[p]++
+				if p != phaseStartup {
+					total++
+				}
+				moments = append(moments, fmt.Sprintf("%s@%.2fs", where, time.Since(a.start).Seconds()))
+			}
+		}
+		<-a.done
+		wt.observe(nil)
+		if !a.killed {
+			if a.err != nil {
+				t.Fatalf("attempt %d (not killed) failed: %v\nlogs:\n%s", attempts, a.err, a.logTail())
+			}
+			moments = append(moments, fmt.Sprintf("(finished@%.2fs)", time.Since(a.start).Seconds()))
+		}
+		// What an attempt went through tells how long the next ones take.
+		if f := a.firstReqAt.Load(); resumePending && f != 0 {
+			estResume = time.Duration(f - a.start.UnixNano())
+		}
+		if e, l, tr, req := a.durations(); e > 0 && l > 0 {
+			if a.transAt.Load() != 0 || !hasTransform {
+				estLoad = l
+			}
+			if !a.killed && tr > 0 {
+				estTransform = tr
+			}
+			if !a.killed {
+				estExtractReq = max(req, 1)
+			}
+		}
+	}
+
+	// 3. Let it finish.
+	final, err := startAttempt(args, state, *chaosState == "file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt.observe(final)
+	finish(final, "the run after the kills")
+	wt.observe(nil)
+	st := tenant.Stats()
+
+	tables, diffs, err := compareWarehouses(ctx, filepath.Join(cleanDir, "chorus.duckdb"), filepath.Join(chaosDir, "chorus.duckdb"), chaosSkipCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "crash test: %d kills in %d attempts (state: %s; faults %s; tenant answered %d requests: %d× 5xx, %d× 429, injected truncations not counted)\n",
+		total, attempts, *chaosState, *chaosFaults, st.Requests, st.Status[500]+st.Status[504], st.Status[429])
+	fmt.Fprintf(&b, "  kills per phase:")
+	for _, p := range []string{phaseExtract, phaseLoad, phaseTransform, phaseStartup} {
+		if p != phaseStartup || kills[p] > 0 {
+			fmt.Fprintf(&b, " %s %d", p, kills[p])
+		}
+	}
+	if !hasTransform {
+		fmt.Fprintf(&b, " (run builds no models yet: no transform phase)")
+	}
+	fmt.Fprintf(&b, "\n  kill moments (phase, or what in it, @ seconds into the attempt): %s\n", strings.Join(moments, " "))
+	fmt.Fprintf(&b, "  compared %d tables and views (columns %s set aside):\n", len(tables), strings.Join(sortedSkip(), ", "))
+	failed := false
+	for _, d := range diffs {
+		if d.Table == "chorus_raw.calls" && d.Rows != len(tenant.RecordedCalls()) {
+			failed = true
+			fmt.Fprintf(&b, "    the clean run has %d calls; the tenant has %d\n", d.Rows, len(tenant.RecordedCalls()))
+		}
+		switch {
+		case d.Problem != "":
+			failed = true
+			fmt.Fprintf(&b, "    %-40s %s\n", d.Table, d.Problem)
+		case len(d.Missing)+len(d.Extra) > 0:
+			failed = true
+			fmt.Fprintf(&b, "    %-40s %d rows: %d missing, %d extra after the crashes\n", d.Table, d.Rows, len(d.Missing), len(d.Extra))
+			for i, r := range d.Missing {
+				if i == 3 {
+					break
+				}
+				fmt.Fprintf(&b, "      - %s\n", r)
+			}
+			for i, r := range d.Extra {
+				if i == 3 {
+					break
+				}
+				fmt.Fprintf(&b, "      + %s\n", r)
+			}
+		default:
+			fmt.Fprintf(&b, "    %-40s %d rows, identical\n", d.Table, d.Rows)
+		}
+	}
+	if failed {
+		fmt.Fprintf(&b, "  diff: NOT EMPTY\n")
+		t.Fatal(b.String())
+	}
+	fmt.Fprintf(&b, "  diff: empty\n")
+	t.Log("\n" + b.String())
+	if total < *chaosKills {
+		t.Fatalf("only %d kills landed (wanted %d)", total, *chaosKills)
+	}
+}
+
+// chaosSkipCols are the lineage columns: when a row was extracted, and by
+// which sync. (Both runs build the models --as-of the same time.)
+var chaosSkipCols = map[string]bool{"_extracted_at": true, "_sync_id": true}
+
+func sortedSkip() []string { return slices.Sorted(maps.Keys(chaosSkipCols)) }
+
+func randDur(rng *rand.Rand, max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rng.Int64N(int64(max) + 1))
+}
+
+// pollUntil waits until cond holds (true) or the process exits (false).
+func pollUntil(a *attempt, cond func() bool) bool {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-a.done:
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// sleepUnless sleeps d unless the process exits first.
+func sleepUnless(a *attempt, d time.Duration) bool {
+	select {
+	case <-a.done:
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// TestCompareWarehousesFindsDifferences checks the crash test's comparison
+// itself: lineage columns and float noise aside, a changed, missing or
+// duplicated row, in a table or a view, is a difference.
+func TestCompareWarehousesFindsDifferences(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, rows ...string) string {
+		path := filepath.Join(dir, name)
+		db, err := sql.Open("duckdb", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range append([]string{
+			`CREATE SCHEMA chorus_raw`, `CREATE SCHEMA chorus`,
+			`CREATE TABLE chorus_raw.calls (call_id VARCHAR, n INTEGER, x DOUBLE, l VARCHAR[], _sync_id VARCHAR)`,
+			`CREATE TABLE chorus_raw._chorus_loads (loaded_at TIMESTAMP)`,
+			`INSERT INTO chorus_raw._chorus_loads VALUES (now())`,
+			`CREATE VIEW chorus.big AS SELECT call_id FROM chorus_raw.calls WHERE n > 1`,
+		}, rows...) {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		return path
+	}
+	ref := mk("ref.duckdb", `INSERT INTO chorus_raw.calls VALUES ('a', 1, 0.1 + 0.2, ['p'], 's1'), ('b', 2, 1, [], 's1'), ('c', 3, NULL, NULL, 's1')`)
+	same := mk("same.duckdb", `INSERT INTO chorus_raw.calls VALUES ('c', 3, NULL, NULL, 's9'), ('a', 1, 0.3, ['p'], 's2'), ('b', 2, 1, [], 's3')`)
+	bad := mk("bad.duckdb", `INSERT INTO chorus_raw.calls VALUES ('a', 1, 0.3, ['q'], 's1'), ('b', 2, 1, [], 's1'), ('b', 2, 1, [], 's1')`)
+	ctx := context.Background()
+	_, diffs, err := compareWarehouses(ctx, ref, same, chaosSkipCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		if d.Problem != "" || len(d.Missing)+len(d.Extra) > 0 {
+			t.Errorf("equal warehouses differ: %+v", d)
+		}
+	}
+	tables, diffs, err := compareWarehouses(ctx, ref, bad, chaosSkipCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"chorus.big", "chorus_raw.calls"}; !slices.Equal(tables, want) {
+		t.Errorf("compared %v, want %v", tables, want)
+	}
+	got := map[string][2]int{}
+	for _, d := range diffs {
+		got[d.Table] = [2]int{len(d.Missing), len(d.Extra)}
+	}
+	// calls: a (list changed) and c missing; a' and a second b extra.
+	// big: c missing, a second b extra.
+	if got["chorus_raw.calls"] != [2]int{2, 2} || got["chorus.big"] != [2]int{1, 1} {
+		t.Errorf("differences found: %v", got)
+	}
+}
