@@ -72,6 +72,9 @@ func DeriveActionItems(utts []Utterance) []ActionItem {
 	var out []ActionItem
 	for i := range utts {
 		u := &utts[i]
+		if !hasCommitCue(u.Text) {
+			continue // most utterances: no rule can match, skip the regexes
+		}
 		for _, s := range splitSentences(u.Text) {
 			if !isCommitment(s) {
 				continue
@@ -84,6 +87,21 @@ func DeriveActionItems(utts []Utterance) []ActionItem {
 		}
 	}
 	return out
+}
+
+// commitCues holds, lower-cased, a phrase every commitment rule needs; an
+// utterance without any of them cannot match a rule.
+var commitCues = []string{"i'll", "i will", "i'm going", "i am going", "we'll", "we will", "we're going",
+	"we are going", "let", "next step", "can you", "could you", "action item"}
+
+func hasCommitCue(text string) bool {
+	lower := strings.ToLower(text)
+	for _, c := range commitCues {
+		if strings.Contains(lower, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func isCommitment(s string) bool {

@@ -302,8 +302,10 @@ type work struct {
 }
 
 type detailResult struct {
-	conv *Conversation
-	err  error
+	conv   *Conversation
+	err    error
+	status string      // when err is nil: complete, no_show or pending
+	rows   []streamRow // the call's rows, built by the fetching goroutine
 }
 
 // producer lists the slices and dispatches detail requests. It owns the
@@ -394,19 +396,40 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 		}
 	}
 	w.result = make(chan detailResult, 1)
-	go func(id string, out chan<- detailResult) {
+	go func(e Engagement, out chan<- detailResult) {
 		defer func() { <-p.workers }()
-		c, err := p.s.opt.API.GetConversation(ctx, id)
-		out <- detailResult{c, err}
-	}(w.eng.ID, w.result)
+		c, err := p.s.opt.API.GetConversation(ctx, e.ID)
+		r := detailResult{conv: c, err: err}
+		if err == nil {
+			// Building the rows (truncation, derived items and metrics) is
+			// the costly part of a call after decoding; it runs here, in
+			// parallel, and the consumer only writes them in order.
+			if r.status = detailStatus(c); r.status != StatusPending {
+				r.rows = callRows(&e, c, r.status, p.s.lim)
+			}
+		}
+		out <- r
+	}(w.eng, w.result)
 	return true
+}
+
+// detailStatus is the transcript status a conversation's status means.
+func detailStatus(c *Conversation) string {
+	switch c.Status {
+	case "done", "":
+		return StatusComplete
+	case "no show", "no_show", "noshow":
+		return StatusNoShow
+	default:
+		return StatusPending
+	}
 }
 
 // handle emits one call of the pipeline.
 func (s *Syncer) handle(ctx context.Context, st *State, w work, emit emitter) error {
 	switch w.action {
 	case StatusNoShow:
-		return s.finish(st, &w.eng, nil, StatusNoShow, emit)
+		return s.finish(st, &w.eng, callRows(&w.eng, nil, StatusNoShow, s.lim), StatusNoShow, emit)
 	case StatusPending:
 		return s.markPending(st, &w.eng, emit)
 	}
@@ -494,38 +517,47 @@ func (s *Syncer) handleDetail(st *State, e *Engagement, r detailResult, emit emi
 	switch {
 	case errors.As(r.err, &nf):
 		s.sum.NotFound++
-		return s.finish(st, e, nil, StatusNotFound, emit)
+		return s.finish(st, e, callRows(e, nil, StatusNotFound, s.lim), StatusNotFound, emit)
 	case r.err != nil:
 		return fmt.Errorf("call %s: %w", e.ID, r.err)
-	}
-	c := r.conv
-	switch c.Status {
-	case "done", "":
-		return s.finish(st, e, c, StatusComplete, emit)
-	case "no show", "no_show", "noshow":
-		return s.finish(st, e, c, StatusNoShow, emit)
-	default:
+	case r.status == StatusPending:
 		return s.markPending(st, e, emit)
 	}
+	return s.finish(st, e, r.rows, r.status, emit)
 }
 
-// finish emits a call in a final state and remembers it.
-func (s *Syncer) finish(st *State, e *Engagement, c *Conversation, status string, emit emitter) error {
+// streamRow is one row of one stream.
+type streamRow struct {
+	stream string
+	row    Row
+}
+
+// callRows builds every row of a call in a final state: the calls row and,
+// from the detail, participants, utterances, trackers, action items and
+// metrics. Without a detail (no-show, 404, abandoned) the listing still
+// tells who was on the call, which trackers matched and the action items.
+func callRows(e *Engagement, c *Conversation, status string, lim limits) []streamRow {
 	meta := rowMeta{}
-	if c != nil {
-		meta.truncation = truncateTranscript(c, s.lim)
-	}
-	if err := emit("calls", callRow(e, c, status, meta)); err != nil {
-		return err
-	}
-	// Without a detail (no-show, 404, abandoned) the listing still tells who
-	// was on the call, which trackers matched and the action items, if any.
 	detail := c
 	if detail == nil {
 		detail = &Conversation{}
+	} else {
+		meta.truncation = truncateTranscript(c, lim)
 	}
-	if err := childRows(e, detail, emit); err != nil {
-		return err
+	rows := []streamRow{{"calls", callRow(e, c, status, meta)}}
+	_ = childRows(e, detail, func(stream string, r Row) error {
+		rows = append(rows, streamRow{stream, r})
+		return nil
+	})
+	return rows
+}
+
+// finish emits a call in a final state and remembers it.
+func (s *Syncer) finish(st *State, e *Engagement, rows []streamRow, status string, emit emitter) error {
+	for _, r := range rows {
+		if err := emit(r.stream, r.row); err != nil {
+			return err
+		}
 	}
 	delete(st.Calls.Pending, e.ID)
 	st.Calls.Seen[e.ID] = SeenCall{StartedAt: e.StartedAt, Status: status}
@@ -558,7 +590,7 @@ func (s *Syncer) abandon(st *State, e *Engagement, p PendingCall, emit emitter) 
 	if s.status != nil {
 		s.status.Log("WARN", msg)
 	}
-	return s.finish(st, e, nil, StatusAbandoned, emit)
+	return s.finish(st, e, callRows(e, nil, StatusAbandoned, s.lim), StatusAbandoned, emit)
 }
 
 // retryPending handles pending calls that this run's listing did not reach:
