@@ -52,6 +52,9 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 			// Timestamps are stored as TIMESTAMP in UTC; the session time
 			// zone makes TIMESTAMPTZ → TIMESTAMP casts (and transforms) use UTC.
 			"SET TimeZone = 'UTC'",
+			// Large loads spill to disk (next to the file) instead of growing
+			// the process: the connector's memory budget is a few hundred MB.
+			"SET memory_limit = '" + duckMemoryLimit + "'",
 		} {
 			if _, err := ex.ExecContext(ctx, q, nil); err != nil {
 				return err
@@ -73,6 +76,9 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	}
 	return d, nil
 }
+
+// duckMemoryLimit caps DuckDB's buffer manager.
+const duckMemoryLimit = "192MB"
 
 // duckOpenError explains the usual reasons a DuckDB file cannot be opened.
 func duckOpenError(path string, err error) error {
@@ -125,21 +131,23 @@ func duckType(t schemas.Type) string {
 }
 
 // DuckDBTableDDL is the CREATE TABLE statement of a stream's raw table.
+// The stream key is unique by construction (staging keeps one row per key
+// and MERGE matches on it) rather than by a PRIMARY KEY: DuckDB keeps such
+// an index in memory whole, and for millions of utterances it alone would
+// outgrow the connector's memory budget.
 func DuckDBTableDDL(st *schemas.Stream) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (\n", DuckDBRawSchema, quoteIdent(st.Name))
-	for _, c := range st.Columns {
-		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.Name), duckType(c.Type))
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (", DuckDBRawSchema, quoteIdent(st.Name))
+	for i, c := range st.Columns {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n  %s %s", quoteIdent(c.Name), duckType(c.Type))
 		if !c.Nullable {
 			b.WriteString(" NOT NULL")
 		}
-		b.WriteString(",\n")
 	}
-	keys := make([]string, len(st.Key))
-	for i, k := range st.Key {
-		keys[i] = quoteIdent(k)
-	}
-	fmt.Fprintf(&b, "  PRIMARY KEY (%s)\n)", strings.Join(keys, ", "))
+	b.WriteString("\n)")
 	return b.String()
 }
 
@@ -484,8 +492,9 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	stage := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _chorus_stage AS
 SELECT %s
 FROM read_parquet(%s, union_by_name = true, filename = true, file_row_number = true)
-QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, filename DESC, file_row_number DESC) = 1`,
-		strings.Join(sel, ", "), fileList, strings.Join(keys, ", "), ea)
+QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, filename DESC, file_row_number DESC) = 1
+ORDER BY %s`,
+		strings.Join(sel, ", "), fileList, strings.Join(keys, ", "), ea, strings.Join(keys, ", "))
 	if _, err := tx.ExecContext(ctx, stage); err != nil {
 		return fmt.Errorf("warehouse: stage %s: %w", qualified, err)
 	}
