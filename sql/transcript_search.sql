@@ -1,8 +1,10 @@
 -- model: transcript_search
--- version: 1
+-- version: 2
 -- depends: stg_utterances, customer_calls
 -- description: Every utterance with its call and customer, for search: link
 -- description: points at the moment in the recording (url#t=<seconds>).
+-- description: Stored in call order, so that reading one call's transcript
+-- description: touches a few row groups (v2).
 SELECT
   u.call_id,
   u.utterance_index,
@@ -22,3 +24,4 @@ SELECT
   END AS link
 FROM {{ model("stg_utterances") }} AS u
 LEFT JOIN {{ model("customer_calls") }} AS c ON c.call_id = u.call_id
+ORDER BY u.call_id, u.utterance_index
