@@ -97,7 +97,7 @@ func NewParquetSink(dir, syncID string, saveState func(*State) error) (*ParquetS
 	}
 	removeStaleTemps(dir)
 	return &ParquetSink{dir: dir, syncID: syncID, open: map[string]*streamFile{}, saveState: saveState,
-		BatchRows: 16384, CommitRows: 250000, CommitEvery: 30 * time.Second, Bytes: map[string]int64{}, lastCommit: time.Now()}, nil
+		BatchRows: 16384, CommitRows: 100000, CommitEvery: 30 * time.Second, Bytes: map[string]int64{}, lastCommit: time.Now()}, nil
 }
 
 // removeStaleTemps deletes temporary files a killed run left behind.

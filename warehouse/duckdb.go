@@ -8,20 +8,26 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
 // duckDB loads into a DuckDB file.
 //
-// A load is one transaction: table creation, added columns, every stream's
-// staging and MERGE, the ledger rows and the state either all commit or none
-// does, so a crash anywhere leaves the file as it was before the load.
+// A load first checks every new file's columns against the tables (a type
+// conflict stops it before anything changes), then applies the files one
+// extract commit at a time, each in one transaction: added columns, every
+// stream's staging and MERGE and the ledger rows commit together or not at
+// all, and the state commits with the last batch. A crash leaves whole
+// batches applied and recorded, so a rerun applies every file exactly once,
+// and memory is bounded by one commit's files rather than the whole load.
 // Staging is a temporary table built with read_parquet (never row-by-row
 // INSERTs); it keeps one row per key — the newest _extracted_at, ties broken
 // by the later file name and then the later row in the file — and DuckDB's
@@ -41,6 +47,10 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("warehouse: cannot create the directory for DuckDB file %s: %w", abs, err)
 	}
+	memLimit, err := duckMemoryLimit()
+	if err != nil {
+		return nil, err
+	}
 	// The file is attached under a fixed name rather than opened directly:
 	// opened directly, a file named chorus.duckdb would be a catalog called
 	// "chorus", and every chorus.<model> reference would be ambiguous
@@ -54,7 +64,7 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 			"SET TimeZone = 'UTC'",
 			// Large loads spill to disk (next to the file) instead of growing
 			// the process: the connector's memory budget is a few hundred MB.
-			"SET memory_limit = '" + duckMemoryLimit + "'",
+			"SET memory_limit = '" + memLimit + "'",
 		} {
 			if _, err := ex.ExecContext(ctx, q, nil); err != nil {
 				return err
@@ -77,8 +87,24 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	return d, nil
 }
 
-// duckMemoryLimit caps DuckDB's buffer manager.
-const duckMemoryLimit = "192MB"
+// DuckDBMemoryEnv overrides DefaultDuckDBMemory, DuckDB's memory_limit
+// (e.g. "1GB"); past it, loads and transforms spill to disk.
+const (
+	DuckDBMemoryEnv     = "CHORUS_ELT_DUCKDB_MEMORY_LIMIT"
+	DefaultDuckDBMemory = "256MB"
+)
+
+// duckMemoryLimit is the memory_limit for this process.
+func duckMemoryLimit() (string, error) {
+	v := strings.TrimSpace(os.Getenv(DuckDBMemoryEnv))
+	if v == "" {
+		return DefaultDuckDBMemory, nil
+	}
+	if !regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`).MatchString(v) {
+		return "", &connector.ConfigError{Msg: fmt.Sprintf("%s=%q: use a size such as 512MB or 2GB", DuckDBMemoryEnv, v)}
+	}
+	return v, nil
+}
 
 // duckOpenError explains the usual reasons a DuckDB file cannot be opened.
 func duckOpenError(path string, err error) error {
@@ -226,7 +252,7 @@ func (d *duckDB) State(ctx context.Context) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// Load implements Warehouse. See the type comment for the transaction.
+// Load implements Warehouse. See the type comment for the transactions.
 func (d *duckDB) Load(ctx context.Context, dir string, state []byte) (*LoadResult, error) {
 	start := time.Now()
 	res := newResult()
@@ -239,54 +265,146 @@ func (d *duckDB) Load(ctx context.Context, dir string, state []byte) (*LoadResul
 		return nil, fmt.Errorf("warehouse: %s: %w", d.path, err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: begin load in %s: %w", d.path, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if err := d.ensure(ctx, tx); err != nil {
+	if err := d.ensure(ctx, conn); err != nil {
 		return nil, err
 	}
-	seen, err := d.ledger(ctx, tx)
+	seen, err := d.ledger(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	todo := newFiles(files, seen, res)
+	// Every new file is checked against the tables before anything is
+	// applied, so that a type conflict leaves the warehouse as it was.
+	if err := d.checkSchemas(ctx, conn, todo); err != nil {
+		return nil, err
+	}
+	batches := commitBatches(todo)
 	loadID := fmt.Sprintf("%s-%d", d.opt.Now().UTC().Format("20060102T150405Z"), os.Getpid())
+	if len(batches) == 0 {
+		batches = []map[string][]*sourceFile{{}} // nothing new: the state alone
+	}
+	for i, batch := range batches {
+		var st []byte
+		if i == len(batches)-1 {
+			st = state
+		}
+		if err := d.loadBatch(ctx, conn, batch, st, loadID, res); err != nil {
+			return nil, err
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// commitBatches groups new files by the extract commit that wrote them
+// (the file name without its stream folder: <sync_id>-<n>.parquet), in
+// commit order. Each batch is loaded in its own transaction, so that a load
+// of any size needs the memory of one commit, not of all of them.
+func commitBatches(todo map[string][]*sourceFile) []map[string][]*sourceFile {
+	byName := map[string]map[string][]*sourceFile{}
+	var names []string
+	for stream, fs := range todo {
+		for _, f := range fs {
+			name := filepath.Base(f.Rel)
+			if byName[name] == nil {
+				byName[name] = map[string][]*sourceFile{}
+				names = append(names, name)
+			}
+			byName[name][stream] = append(byName[name][stream], f)
+		}
+	}
+	sort.Strings(names)
+	out := make([]map[string][]*sourceFile, 0, len(names))
+	for _, n := range names {
+		out = append(out, byName[n])
+	}
+	return out
+}
+
+// loadBatch applies one batch of files in one transaction: staging and
+// MERGE per stream, the ledger rows, and the state when given. A crash
+// leaves every earlier batch applied and in the ledger, so a rerun applies
+// each file exactly once; the state is stored with the last batch only, so
+// a run that stops half-way resumes from the state before it (re-extracting
+// rows already merged changes nothing: the newest version wins).
+func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string][]*sourceFile, state []byte, loadID string, res *LoadResult) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("warehouse: begin load in %s: %w", d.path, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	for _, st := range schemas.All() {
 		fs := todo[st.Name]
 		if len(fs) == 0 {
 			continue
 		}
 		if err := d.loadStream(ctx, tx, st, fs, res); err != nil {
-			return nil, err
+			return err
 		}
 		if err := d.opt.fail("merged:" + st.Name); err != nil {
-			return nil, err
+			return err
 		}
 		now := d.opt.Now().UTC()
 		for _, f := range fs {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s.%s VALUES (?, ?, ?, ?, ?, ?, ?, ?)", DuckDBRawSchema, LedgerTable),
 				f.Stream, f.SHA256, f.Rel, f.Size, f.Rows, f.SyncID, loadID, now); err != nil {
-				return nil, fmt.Errorf("warehouse: ledger: %w", err)
+				return fmt.Errorf("warehouse: ledger: %w", err)
 			}
 		}
 	}
 	if state != nil {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT OR REPLACE INTO %s.%s VALUES (?, ?, ?)", DuckDBRawSchema, StateTable),
 			stateID, string(state), d.opt.Now().UTC()); err != nil {
-			return nil, fmt.Errorf("warehouse: store state: %w", err)
+			return fmt.Errorf("warehouse: store state: %w", err)
 		}
 		res.StateStored = true
 	}
 	if err := d.opt.fail("before-commit"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("warehouse: commit load into %s: %w", d.path, err)
+		return fmt.Errorf("warehouse: commit load into %s: %w", d.path, err)
 	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return nil
+}
+
+// checkSchemas compares every new file's columns with its table's (and
+// with the columns earlier files will add) and returns the first conflict.
+func (d *duckDB) checkSchemas(ctx context.Context, ex execer, todo map[string][]*sourceFile) error {
+	for _, st := range schemas.All() {
+		fs := todo[st.Name]
+		if len(fs) == 0 {
+			continue
+		}
+		_, ttypes, err := tableColumns(ctx, ex, DuckDBRawSchema, st.Name)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			fcols, ftypes, err := fileColumns(ctx, ex, f.Path)
+			if err != nil {
+				return err
+			}
+			for _, c := range fcols {
+				tt, ok := ttypes[c]
+				if !ok {
+					ttypes[c] = normType(ftypes[c])
+					continue
+				}
+				if !compatible(tt, ftypes[c]) {
+					return schemaConflict(DuckDBRawSchema+"."+st.Name, c, tt, ftypes[c], f.Rel)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// schemaConflict describes a column whose file type the table cannot hold.
+func schemaConflict(table, column, tableType, fileType, file string) *SchemaConflictError {
+	return &SchemaConflictError{Table: table, Column: column, TableType: tableType, FileType: fileType, File: file,
+		Fix: fmt.Sprintf("write %s as %s again in the extract, or migrate the table first (ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s;) and load again",
+			column, tableType, table, quoteIdent(column), normType(fileType))}
 }
 
 func (d *duckDB) ledger(ctx context.Context, ex execer) (map[string]bool, error) {
@@ -423,9 +541,7 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 				continue
 			}
 			if !compatible(tt, ft) {
-				return &SchemaConflictError{Table: qualified, Column: c, TableType: tt, FileType: ft, File: f.Rel,
-					Fix: fmt.Sprintf("write %s as %s again in the extract, or migrate the table first (ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s;) and load again",
-						c, tt, qualified, quoteIdent(c), normType(ft))}
+				return schemaConflict(qualified, c, tt, ft, f.Rel)
 			}
 		}
 	}

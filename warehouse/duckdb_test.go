@@ -428,3 +428,71 @@ func BenchmarkLoadUtterances(b *testing.B) {
 		w.Close()
 	}
 }
+
+// TestFailureInLaterBatch: a load is applied one extract commit at a time.
+// A failure in the second batch leaves the first applied and in the ledger,
+// and no state stored; the rerun applies the rest once and ends with the
+// tables of a clean load.
+func TestFailureInLaterBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fixture(t, dir) // two syncs: two batches
+	clean := openDuck(t, filepath.Join(t.TempDir(), "clean.duckdb"), Options{})
+	defer clean.Close()
+	if _, err := clean.Load(ctx, dir, []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := dump(t, clean)
+
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	commits := 0
+	w := openDuck(t, path, Options{failpoint: func(p string) error {
+		if p == "before-commit" {
+			if commits++; commits == 2 {
+				return errors.New("injected failure")
+			}
+		}
+		return nil
+	}})
+	if _, err := w.Load(ctx, dir, []byte(`{"v":1}`)); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := count(t, w, "SELECT count(*) FROM chorus_raw._chorus_loads"); n != 3 {
+		t.Fatalf("ledger has %d files after the first batch, want 3", n)
+	}
+	if st, _ := w.State(ctx); st != nil {
+		t.Fatalf("state stored before the last batch: %s", st)
+	}
+	w.Close()
+	w = openDuck(t, path, Options{})
+	defer w.Close()
+	res, err := w.Load(ctx, dir, []byte(`{"v":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FilesLoaded != 3 || res.FilesSkipped != 3 {
+		t.Fatalf("rerun loaded %d and skipped %d files, want 3 and 3", res.FilesLoaded, res.FilesSkipped)
+	}
+	if got := dump(t, w); got != want {
+		t.Fatalf("resumed load differs from clean load:\n%s\n---\n%s", got, want)
+	}
+	if st, _ := w.State(ctx); string(st) != `{"v":1}` {
+		t.Fatalf("state after the rerun: %s", st)
+	}
+}
+
+func TestMemoryLimitEnv(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.duckdb")
+	t.Setenv(DuckDBMemoryEnv, "1GB")
+	w := openDuck(t, path, Options{})
+	rows, err := w.Query(ctx, "SELECT current_setting('memory_limit') AS m")
+	w.Close()
+	if err != nil || !strings.Contains(rows[0]["m"].(string), "MiB") {
+		t.Fatalf("memory_limit: %v %v", rows, err)
+	}
+	t.Setenv(DuckDBMemoryEnv, "lots")
+	if _, err := Open(ctx, "duckdb:"+path, Options{}); err == nil || !connector.IsUsage(err) || !strings.Contains(err.Error(), DuckDBMemoryEnv) {
+		t.Fatalf("a bad %s must be a usage error naming it: %v", DuckDBMemoryEnv, err)
+	}
+}

@@ -47,8 +47,8 @@ type Warehouse interface {
 
 	// Load applies every Parquet file under dir (dir/<stream>/*.parquet)
 	// that the ledger has not seen yet. When state is not nil it is stored
-	// with the load (DuckDB: in the same transaction; BigQuery: last, after
-	// every merge succeeded).
+	// with the load (DuckDB: in the transaction of the last batch of files;
+	// BigQuery: last, after every merge succeeded).
 	Load(ctx context.Context, dir string, state []byte) (*LoadResult, error)
 	// State returns the connector state stored by the last Load, or nil.
 	State(ctx context.Context) ([]byte, error)
