@@ -520,17 +520,16 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	if err != nil {
 		return err
 	}
-	// Schema check and evolution, file by file so a conflict names its file.
+	// Schema evolution: columns the files have and the table lacks are
+	// added (checkSchemas has ruled out conflicts before the first batch).
 	for _, f := range files {
 		fcols, ftypes, err := fileColumns(ctx, tx, f.Path)
 		if err != nil {
 			return err
 		}
 		for _, c := range fcols {
-			ft := ftypes[c]
-			tt, ok := ttypes[c]
-			if !ok {
-				nt := normType(ft)
+			if _, ok := ttypes[c]; !ok {
+				nt := normType(ftypes[c])
 				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, quoteIdent(c), nt)); err != nil {
 					return fmt.Errorf("warehouse: add column %s %s to %s: %w", c, nt, qualified, err)
 				}
@@ -538,10 +537,6 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 				ttypes[c] = nt
 				sr.AddedColumns = append(sr.AddedColumns, c)
 				d.opt.Logger.Info("added column", "table", qualified, "column", c, "type", nt, "file", f.Rel)
-				continue
-			}
-			if !compatible(tt, ft) {
-				return schemaConflict(qualified, c, tt, ft, f.Rel)
 			}
 		}
 	}

@@ -406,9 +406,9 @@ func treeDigest(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-// dbDigest is a digest of the contents of every table in chorus_raw and
-// chorus (raw tables, ledger, stored state, models).
-func dbDigest(t *testing.T, path string) string {
+// warehouseTables reads every table of chorus_raw and chorus (raw tables,
+// ledger, stored state, models) of a DuckDB file: name → rows, in order.
+func warehouseTables(t *testing.T, path string) ([]string, map[string][]map[string]any) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := warehouse.Open(ctx, "duckdb:"+path, warehouse.Options{})
@@ -420,13 +420,28 @@ func dbDigest(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sha256.New()
+	names := make([]string, 0, len(tables))
+	out := map[string][]map[string]any{}
 	for _, tb := range tables {
 		name := tb["t"].(string)
 		rows, err := w.Query(ctx, "SELECT * FROM "+name)
 		if err != nil {
 			t.Fatal(err)
 		}
+		names = append(names, name)
+		out[name] = rows
+	}
+	return names, out
+}
+
+// dbDigest is a digest of the contents of every table in chorus_raw and
+// chorus.
+func dbDigest(t *testing.T, path string) string {
+	t.Helper()
+	names, tables := warehouseTables(t, path)
+	h := sha256.New()
+	for _, name := range names {
+		rows := tables[name]
 		lines := make([]string, 0, len(rows))
 		for _, r := range rows {
 			keys := make([]string, 0, len(r))
@@ -443,5 +458,5 @@ func dbDigest(t *testing.T, path string) string {
 		sort.Strings(lines)
 		fmt.Fprintf(h, "%s:%d\n%s\n", name, len(rows), strings.Join(lines, "\n"))
 	}
-	return fmt.Sprintf("%d tables, %x", len(tables), h.Sum(nil)[:8])
+	return fmt.Sprintf("%d tables, %x", len(names), h.Sum(nil)[:8])
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
-	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
 // The planted token is cliToken: runCLI already fails when it shows up on
@@ -95,27 +94,13 @@ func parquetText(t *testing.T, path string) string {
 // every value.
 func searchWarehouse(t *testing.T, path string) {
 	t.Helper()
-	ctx := context.Background()
-	w, err := warehouse.Open(ctx, "duckdb:"+path, warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	tables, err := w.Query(ctx, `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('chorus_raw', 'chorus') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) < 9 {
-		t.Fatalf("only %d tables in %s", len(tables), path)
+	names, tables := warehouseTables(t, path)
+	if len(names) < 9 {
+		t.Fatalf("only %d tables in %s", len(names), path)
 	}
 	values := 0
-	for _, tb := range tables {
-		name := tb["t"].(string)
-		rows, err := w.Query(ctx, "SELECT * FROM "+name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
+	for _, name := range names {
+		for _, r := range tables[name] {
 			for col, v := range r {
 				values++
 				if strings.Contains(fmt.Sprint(v), cliToken) {
