@@ -522,12 +522,16 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	}
 	// Schema evolution: columns the files have and the table lacks are
 	// added (checkSchemas has ruled out conflicts before the first batch).
+	// The union of the files' columns decides which table columns come from
+	// the files; the others are NULL.
+	present := map[string]bool{}
 	for _, f := range files {
 		fcols, ftypes, err := fileColumns(ctx, tx, f.Path)
 		if err != nil {
 			return err
 		}
 		for _, c := range fcols {
+			present[c] = true
 			if _, ok := ttypes[c]; !ok {
 				nt := normType(ftypes[c])
 				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, quoteIdent(c), nt)); err != nil {
@@ -571,18 +575,6 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	}
 	rows.Close()
 
-	// The union of the files' columns decides which table columns come
-	// from the files; the others are NULL.
-	present := map[string]bool{}
-	for _, f := range files {
-		fcols, _, err := fileColumns(ctx, tx, f.Path)
-		if err != nil {
-			return err
-		}
-		for _, c := range fcols {
-			present[c] = true
-		}
-	}
 	sel := make([]string, 0, len(tcols))
 	for _, c := range tcols {
 		if present[c] {
