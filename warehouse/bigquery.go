@@ -181,11 +181,24 @@ func (b *bigQuery) Exec(ctx context.Context, q string) error {
 }
 
 func (b *bigQuery) Query(ctx context.Context, q string) ([]map[string]any, error) {
+	_, rows, err := b.QueryTable(ctx, q)
+	return rows, err
+}
+
+func (b *bigQuery) QueryTable(ctx context.Context, q string) ([]string, []map[string]any, error) {
 	it, err := b.c.Query(q).Read(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("bigquery: %w", err)
+		return nil, nil, fmt.Errorf("bigquery: %w", err)
 	}
-	return readAll(it)
+	rows, err := readAll(it)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols := make([]string, len(it.Schema))
+	for i, f := range it.Schema {
+		cols[i] = f.Name
+	}
+	return cols, rows, nil
 }
 
 func readAll(it *bigquery.RowIterator) ([]map[string]any, error) {

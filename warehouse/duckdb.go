@@ -208,11 +208,22 @@ func (d *duckDB) Exec(ctx context.Context, q string) error {
 }
 
 func (d *duckDB) Query(ctx context.Context, q string) ([]map[string]any, error) {
+	_, rows, err := d.QueryTable(ctx, q)
+	return rows, err
+}
+
+func (d *duckDB) QueryTable(ctx context.Context, q string) ([]string, []map[string]any, error) {
 	rows, err := d.db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return nil, nil, fmt.Errorf("duckdb: %w", err)
 	}
-	return scanMaps(rows)
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, nil, fmt.Errorf("duckdb: %w", err)
+	}
+	out, err := scanMaps(rows)
+	return cols, out, err
 }
 
 func scanMaps(rows *sql.Rows) ([]map[string]any, error) {

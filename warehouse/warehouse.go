@@ -57,6 +57,8 @@ type Warehouse interface {
 	Exec(ctx context.Context, sql string) error
 	// Query runs a query and returns its rows, column name → value.
 	Query(ctx context.Context, sql string) ([]map[string]any, error)
+	// QueryTable is Query that also returns the column names in order.
+	QueryTable(ctx context.Context, sql string) ([]string, []map[string]any, error)
 
 	Close() error
 }

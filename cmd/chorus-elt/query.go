@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,7 +28,7 @@ func queryCommand(e *env) *cli.Command {
 				return err
 			}
 			defer w.Close()
-			rows, err := w.Query(c.Context, c.Args().First())
+			cols, rows, err := w.QueryTable(c.Context, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -42,23 +41,17 @@ func queryCommand(e *env) *cli.Command {
 				}
 				return nil
 			}
-			return printTable(e.stdout, rows)
+			return printTable(e.stdout, cols, rows)
 		},
 	}
 }
 
-// printTable prints rows as aligned columns, in the order of the first
-// row's keys sorted by name (the warehouse returns maps).
-func printTable(w io.Writer, rows []map[string]any) error {
+// printTable prints rows as aligned columns, in the query's column order.
+func printTable(w io.Writer, cols []string, rows []map[string]any) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintln(w, "(no rows)")
 		return err
 	}
-	cols := make([]string, 0, len(rows[0]))
-	for k := range rows[0] {
-		cols = append(cols, k)
-	}
-	sort.Strings(cols)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, r := range rows {
@@ -76,7 +69,10 @@ func cell(v any) string {
 	case nil:
 		return "NULL"
 	case time.Time:
-		return x.UTC().Format(time.RFC3339)
+		if x = x.UTC(); x.Equal(x.Truncate(24 * time.Hour)) {
+			return x.Format(time.DateOnly) // DATE columns come back as midnight
+		}
+		return x.Format(time.RFC3339)
 	case float64:
 		return fmt.Sprintf("%.4g", x)
 	case string:
