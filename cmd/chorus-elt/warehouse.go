@@ -389,7 +389,16 @@ func demoCommand(e *env) *cli.Command {
 			go srv.Serve(ln) //nolint:errcheck // ends with Close
 			defer srv.Close()
 
-			doc, _ := json.Marshal(map[string]any{"base_url": "http://" + ln.Addr().String(), "api_token": "test-token",
+			// The tenant answers on a new port each time, but it is the same
+			// tenant: it gets a fixed name (dialled to the listener), so the
+			// state kept in the demo database stays valid and a second demo
+			// resumes instead of being refused as another tenant's.
+			addr := ln.Addr().String()
+			client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}}}
+			doc, _ := json.Marshal(map[string]any{"base_url": "http://simulated-tenant.chorus-elt.invalid", "api_token": "test-token",
 				"lookback_days": 31, "requests_per_second": 500, "max_concurrency": 8})
 			cfg, err := connector.ParseConfig(doc, now)
 			if err != nil {
@@ -397,7 +406,7 @@ func demoCommand(e *env) *cli.Command {
 			}
 			db := c.String("db")
 			url := "duckdb:" + db
-			p := &pipeline{cfg: cfg, url: url, out: defaultOutDir(url), interactive: isTerminal(os.Stderr),
+			p := &pipeline{cfg: cfg, url: url, out: defaultOutDir(url), interactive: isTerminal(os.Stderr), http: client,
 				transform: transforms.Options{Customers: demoCustomers(tenant)}}
 			sum, err := e.runPipeline(ctx, p)
 			if err != nil {

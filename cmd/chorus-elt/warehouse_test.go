@@ -71,6 +71,10 @@ func TestDemo(t *testing.T) {
 	if warehouseState(t, db) == nil {
 		t.Fatal("demo stored no state")
 	}
+	// A second demo into the same file resumes (same tenant, new port).
+	if _, stderr, err := runWarehouseCLI(t, "demo", "--db", db, "--calls", "15", "--seed", "3"); err != nil {
+		t.Fatalf("second demo: %v\n%s", err, stderr)
+	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "chorus-data", pendingStateFile)); !os.IsNotExist(err) {
 		t.Fatalf("pending state left behind: %v", err)
 	}
