@@ -1,5 +1,5 @@
 # chorus-elt — build, test, demo.
-GO      ?= go
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN     ?= bin/chorus-elt
 PKGS    := ./...
 
@@ -10,7 +10,7 @@ build:
 
 vet:
 	$(GO) vet $(PKGS)
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@unformatted=$$($(dir $(GO))gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 # The whole suite, then the race detector on the connector packages
