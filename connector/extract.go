@@ -53,7 +53,7 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 		opt.SyncID = NewSyncID(time.Now())
 	}
 	client := NewClient(opt.Config, ClientOptions{HTTPClient: opt.HTTP, Logger: opt.Logger, Backoff: opt.Backoff})
-	sink, err := NewParquetSink(opt.OutDir, opt.SyncID, opt.SaveState)
+	sink, err := NewParquetSink(opt.OutDir, opt.SyncID, opt.SaveState, opt.State)
 	if err != nil {
 		return nil, err
 	}

@@ -90,14 +90,38 @@ type streamFile struct {
 }
 
 // NewParquetSink writes under dir; saveState persists a checkpoint's state
-// (nil: no state is saved).
-func NewParquetSink(dir, syncID string, saveState func(*State) error) (*ParquetSink, error) {
+// (nil: no state is saved). prior is the state the run starts from: a
+// commit it records but a crash interrupted is completed first, and
+// temporary files of commits no state records are removed.
+func NewParquetSink(dir, syncID string, saveState func(*State) error, prior *State) (*ParquetSink, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	if err := CompleteCommit(dir, prior); err != nil {
+		return nil, err
 	}
 	removeStaleTemps(dir)
 	return &ParquetSink{dir: dir, syncID: syncID, open: map[string]*streamFile{}, saveState: saveState,
 		BatchRows: 16384, CommitRows: 100000, CommitEvery: 30 * time.Second, Bytes: map[string]int64{}, lastCommit: time.Now()}, nil
+}
+
+// CompleteCommit finishes the renames of the commit a state records, if a
+// crash interrupted them (see Flush); files already in place are left alone.
+func CompleteCommit(dir string, st *State) error {
+	if st == nil || st.Commit == nil {
+		return nil
+	}
+	for _, f := range st.Commit.Files {
+		tmp, final := filepath.Join(dir, filepath.FromSlash(f.Temp)), filepath.Join(dir, filepath.FromSlash(f.Final))
+		if _, err := os.Stat(tmp); err != nil {
+			continue
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			return fmt.Errorf("parquet: complete an interrupted commit: %w", err)
+		}
+		syncDir(filepath.Dir(final))
+	}
+	return nil
 }
 
 // removeStaleTemps deletes temporary files a killed run left behind.
@@ -180,31 +204,54 @@ func (p *ParquetSink) Checkpoint(_ context.Context, st *State) error {
 	return p.Flush()
 }
 
-// Flush commits the open files and then saves the last checkpoint's state.
+// Flush commits the open files with the last checkpoint's state, in two
+// phases: the files are completed and synced under their temporary names;
+// the state is saved naming them (its Commit); then they are renamed. A
+// crash before the state is saved leaves only temporary files, removed at
+// the next start, whose rows the next run extracts again; a crash after it
+// is rolled forward at the next start (NewParquetSink). Either way every row
+// ends up in the committed files exactly once.
 func (p *ParquetSink) Flush() error {
-	if err := p.commit(); err != nil {
+	files, err := p.prepare()
+	if err != nil {
 		return err
 	}
 	p.uncommitted, p.lastCommit = 0, time.Now()
 	if p.saveState != nil && p.lastState != nil {
-		if err := p.saveState(p.lastState); err != nil {
+		st := p.lastState
+		st.Commit = nil
+		if len(files) > 0 {
+			st.Commit = &FileCommit{Files: files}
+		}
+		if err := p.saveState(st); err != nil {
 			return fmt.Errorf("save state: %w", err)
 		}
+	}
+	for _, f := range files {
+		final := filepath.Join(p.dir, filepath.FromSlash(f.Final))
+		if err := os.Rename(filepath.Join(p.dir, filepath.FromSlash(f.Temp)), final); err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		syncDir(filepath.Dir(final))
+		p.Files = append(p.Files, final)
 	}
 	return nil
 }
 
-func (p *ParquetSink) commit() error {
+// prepare completes the open files and makes them durable under their
+// temporary names, returning them relative to the output directory.
+func (p *ParquetSink) prepare() ([]CommitFile, error) {
 	if len(p.open) == 0 {
-		return nil
+		return nil, nil
 	}
+	var out []CommitFile
 	for _, name := range sortedKeys(p.open) {
 		sf := p.open[name]
 		if err := sf.flush(); err != nil {
-			return err
+			return nil, err
 		}
 		if err := sf.w.Close(); err != nil { // also closes sf.f
-			return fmt.Errorf("parquet: close %s: %w", name, err)
+			return nil, fmt.Errorf("parquet: close %s: %w", name, err)
 		}
 		sf.b.Release()
 		f, err := os.Open(sf.tmp)
@@ -216,17 +263,22 @@ func (p *ParquetSink) commit() error {
 			f.Close()
 		}
 		if err != nil {
-			return fmt.Errorf("parquet: sync %s: %w", sf.tmp, err)
+			return nil, fmt.Errorf("parquet: sync %s: %w", sf.tmp, err)
 		}
-		if err := os.Rename(sf.tmp, sf.final); err != nil {
-			return fmt.Errorf("parquet: %w", err)
-		}
-		syncDir(filepath.Dir(sf.final))
-		p.Files = append(p.Files, sf.final)
+		syncDir(filepath.Dir(sf.tmp))
+		out = append(out, CommitFile{Temp: p.rel(sf.tmp), Final: p.rel(sf.final)})
 	}
 	p.open = map[string]*streamFile{}
 	p.seq++
-	return nil
+	return out, nil
+}
+
+func (p *ParquetSink) rel(path string) string {
+	r, err := filepath.Rel(p.dir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(r)
 }
 
 // Abort drops files not yet committed (after a failed run).

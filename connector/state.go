@@ -23,6 +23,21 @@ type State struct {
 	Calls   CallsState `json:"calls"`
 	// DirectorySyncedAt is when users and teams were last read.
 	DirectorySyncedAt *time.Time `json:"directory_synced_at,omitempty"`
+	// Commit names the Parquet files this state covers that were still
+	// being renamed into place when it was saved (see ParquetSink.Flush).
+	Commit *FileCommit `json:"commit,omitempty"`
+}
+
+// FileCommit is the set of files of one Parquet commit.
+type FileCommit struct {
+	Files []CommitFile `json:"files"`
+}
+
+// CommitFile is one file of a commit: its temporary and final names,
+// relative to the output directory.
+type CommitFile struct {
+	Temp  string `json:"temp"`
+	Final string `json:"final"`
 }
 
 // CallsState is the incremental state of the call family of streams.

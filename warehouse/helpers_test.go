@@ -81,7 +81,7 @@ var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 // connector's own sink, named <syncID>-0000.parquet.
 func writeStream(t testing.TB, dir, syncID, stream string, rows []connector.Row) string {
 	t.Helper()
-	sink, err := connector.NewParquetSink(dir, syncID, nil)
+	sink, err := connector.NewParquetSink(dir, syncID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

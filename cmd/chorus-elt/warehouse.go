@@ -143,8 +143,14 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 	if p.statePath == "" {
 		sum.State = "warehouse"
 		if b, err := os.ReadFile(pending); err == nil {
-			if _, err := connector.ParseState(b, p.cfg.BaseURL); err != nil {
+			ps, err := connector.ParseState(b, p.cfg.BaseURL)
+			if err != nil {
 				return nil, fmt.Errorf("%v (file %s)", err, pending)
+			}
+			// The files this state covers must all be in place before it is
+			// stored with them.
+			if err := connector.CompleteCommit(p.out, ps); err != nil {
+				return nil, err
 			}
 			e.progress(p, "resuming: loading files of an interrupted run…")
 			if sum.Resumed, err = w.Load(ctx, p.out, b); err != nil {
