@@ -2,7 +2,11 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"sort"
 	"time"
 )
 
@@ -11,9 +15,9 @@ import (
 // third-party variant) is one new implementation, in one new file.
 type API interface {
 	// ListEngagements returns one page of engagements that started in
-	// [q.From, q.To), newest first, and the key of the next page ("" at the
-	// end). A 504 comes back as *GatewayTimeoutError so that the caller can
-	// narrow the window.
+	// [q.From, q.To) — or, when q.IDs is set, of those engagements — newest
+	// first, and the key of the next page ("" at the end). A 504 comes back
+	// as *GatewayTimeoutError so that the caller can narrow the window.
 	ListEngagements(ctx context.Context, q ListQuery) (Page, error)
 	// GetConversation returns the detail and transcript of one engagement;
 	// *NotFoundError when it is gone or not visible.
@@ -22,9 +26,11 @@ type API interface {
 	ListTeams(ctx context.Context) ([]Team, error)
 }
 
-// ListQuery asks for one page of engagements.
+// ListQuery asks for one page of engagements: a date window, or a batch of
+// engagement ids (then the window is not sent).
 type ListQuery struct {
 	From, To     time.Time
+	IDs          []string
 	Continuation string
 }
 
@@ -38,7 +44,9 @@ type Page struct {
 	Unreadable []string
 }
 
-// Extra holds fields of an API object that the connector does not model.
+// Extra holds what an API object carries beyond the fields the connector
+// models: unknown keys, and for a known sub-object the keys of it that are
+// not modelled (nested the same way), so that nothing the API says is lost.
 type Extra map[string]json.RawMessage
 
 // Engagement is one entry of the engagement listing, normalised.
@@ -51,6 +59,9 @@ type Engagement struct {
 	Language             string
 	NoShow               *bool
 	ProcessingState      string
+	Compliance           string
+	Initiator            string
+	Disposition          Disposition
 	AccountID            string
 	AccountName          string
 	OpportunityID        string
@@ -68,9 +79,52 @@ type Engagement struct {
 	Extra                Extra
 }
 
+// Disposition is a dialer call's outcome flags.
+type Disposition struct {
+	Connected, Gatekeeper, Tree, Voicemail *bool
+}
+
 // IsRecordedCall reports whether the engagement is a recorded call, the only
 // kind that has a conversation detail.
 func (e *Engagement) IsRecordedCall() bool { return e.Type == "meeting" || e.Type == "dialer" }
+
+// Fingerprint is a hash of the listing fields through which Chorus signals
+// that a call changed after it was complete: its AI output (summary, action
+// items), tracker matches, CRM links, processing state, duration and
+// participants. It holds no personal data; two listings of an unchanged call
+// have the same fingerprint.
+func (e *Engagement) Fingerprint() string {
+	type part struct {
+		Name, Email, Type string
+		Person, User      *int64
+	}
+	parts := make([]part, len(e.Participants))
+	for i, p := range e.Participants {
+		parts[i] = part{p.Name, p.Email, p.Type, p.PersonID, p.UserID}
+	}
+	sort.Slice(parts, func(i, j int) bool { return fmt.Sprint(parts[i]) < fmt.Sprint(parts[j]) })
+	tms := append([]TrackerMatch(nil), e.TrackerMatches...)
+	sort.Slice(tms, func(i, j int) bool { return tms[i].Name < tms[j].Name })
+	return shortHash(struct {
+		Type, Subject, State, Account, AccountName, Opp, OppName, Summary string
+		Duration                                                          *float64
+		NoShow                                                            *bool
+		Items                                                             []string
+		Trackers                                                          []TrackerMatch
+		Parts                                                             []part
+	}{e.Type, e.Subject, e.ProcessingState, e.AccountID, e.AccountName, e.OpportunityID, e.OpportunityName, e.Summary,
+		e.Duration, e.NoShow, e.ActionItems, tms, parts})
+}
+
+// shortHash is the first 16 hex digits of the SHA-256 of v's JSON.
+func shortHash(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("fingerprint: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
 
 // Participant is a person on a call.
 type Participant struct {
@@ -81,6 +135,7 @@ type Participant struct {
 	Title       string
 	CompanyName string
 	Type        string // as the API says it
+	IsMyTeam    *bool  // the detail's is_my_team: true for the seller's people
 	Extra       Extra
 }
 
@@ -89,31 +144,82 @@ type TrackerMatch struct {
 	Name  string
 	Type  string
 	Count *int64
+	Extra Extra
 }
 
 // Conversation is the detail of one recorded call.
 type Conversation struct {
-	ID                string
-	Name              string
-	Status            string
-	Language          string
-	CreatedAt         *time.Time
-	ModifiedAt        *time.Time
-	OwnerUserID       *int64
-	OwnerName         string
-	OwnerEmail        string
-	AccountExtID      string
-	AccountName       string
-	DealStage         string
-	Participants      []Participant
-	Metrics           []Metric
-	Summary           string
-	ActionItems       []string
-	RecordingStart    *time.Time
-	RecordingDuration *float64
-	Utterances        []Utterance
-	Trackers          []Tracker
-	Extra             Extra
+	ID                 string
+	Name               string
+	Status             string
+	Language           string
+	CreatedAt          *time.Time
+	ModifiedAt         *time.Time
+	OwnerUserID        *int64
+	OwnerName          string
+	OwnerEmail         string
+	AccountExtID       string
+	AccountName        string
+	AccountType        string
+	AccountZICompanyID string
+	DealID             string
+	DealName           string
+	DealStage          string
+	DealAmount         *float64 // the deal's initial_amount; nil when unknown (-1 live)
+	DealCloseDate      *time.Time
+	Participants       []Participant
+	Metrics            []Metric
+	Summary            string
+	SummaryError       string
+	HasMeetingSummary  *bool
+	ActionItems        []string
+	Recap              []string
+	RecordingStart     *time.Time
+	RecordingDuration  *float64
+	Utterances         []Utterance
+	Trackers           []Tracker
+	Clusters           []Cluster
+	// Extra holds unknown attributes and the unmodelled keys of the known
+	// sub-objects (account, deal, owner, recording, …), nested as sent.
+	Extra Extra
+}
+
+// AIPending reports whether Chorus has not written the call's AI output yet
+// (or failed to): such a call is read again while it settles.
+func (c *Conversation) AIPending() bool {
+	return (c.HasMeetingSummary != nil && !*c.HasMeetingSummary) || c.SummaryError != ""
+}
+
+// Fingerprint is a hash of what the detail says that can change after a call
+// is complete: status, AI output, CRM links, participants, trackers, metrics
+// and the transcript's size. No personal data.
+func (c *Conversation) Fingerprint() string {
+	type tr struct {
+		ID, Name string
+		Count    *int64
+		Mentions int
+	}
+	trs := make([]tr, len(c.Trackers))
+	for i, t := range c.Trackers {
+		trs[i] = tr{t.ID, t.Name, t.Count, len(t.Mentions)}
+	}
+	parts := make([]string, len(c.Participants))
+	for i, p := range c.Participants {
+		parts[i] = participantKey(p) + "/" + p.Type + "/" + p.Email
+	}
+	sort.Strings(parts)
+	return shortHash(struct {
+		Status, Name, Summary, SummaryError, Account, AccountName, AccountType, Deal, DealName, DealStage string
+		Has                                                                                               *bool
+		Amount                                                                                            *float64
+		Close                                                                                             *time.Time
+		Items, Recap, Parts                                                                               []string
+		Trackers                                                                                          []tr
+		Metrics                                                                                           []Metric
+		Utterances, Clusters                                                                              int
+	}{c.Status, c.Name, c.Summary, c.SummaryError, c.AccountExtID, c.AccountName, c.AccountType, c.DealID, c.DealName,
+		c.DealStage, c.HasMeetingSummary, c.DealAmount, c.DealCloseDate, c.ActionItems, c.Recap, parts, trs, c.Metrics,
+		len(c.Utterances), len(c.Clusters)})
 }
 
 // Metric is a named value Chorus computed for a call.
@@ -144,7 +250,10 @@ type Tracker struct {
 	Name     string
 	Type     string
 	Count    *int64
+	OwnerID  *int64
+	Source   string
 	Mentions []Mention
+	Extra    Extra
 }
 
 // Mention points at an utterance and a character offset inside it.
@@ -153,15 +262,43 @@ type Mention struct {
 	Offset    int
 }
 
+// Cluster is one speaker of Chorus's diarisation with the time ranges in
+// which they spoke.
+type Cluster struct {
+	ID          int64
+	SpeakerName string
+	Type        string // normalised: rep | customer | unknown
+	MatchMethod string
+	Participant *int64 // the participant's person id
+	UserID      *int64
+	Ranges      []TalkRange
+	Extra       Extra
+}
+
+// TalkRange is one stretch of a speaker's talk, in seconds from the
+// recording start.
+type TalkRange struct {
+	Start, Length, TalkTime *float64
+	Extra                   Extra
+}
+
 // User is a Chorus user.
 type User struct {
-	ID     int64
-	Name   string
-	Email  string
-	Role   string
-	TeamID string
-	Active *bool
-	Extra  Extra
+	ID          int64
+	Name        string
+	FirstName   string
+	LastName    string
+	Email       string
+	PersonID    *int64
+	ManagerID   *int64
+	TeamIDs     []int64
+	PrimaryTeam *int64
+	LicenseType string
+	Role        string
+	Title       string
+	CreatedOn   *time.Time
+	Invalidated *bool
+	Extra       Extra
 }
 
 // Team is a Chorus team.

@@ -30,7 +30,6 @@ func TestParquetCommitSurvivesCrashes(t *testing.T) {
 		st := NewState("https://chorus.ai")
 		w := time.Unix(1772400000, 0).UTC()
 		st.Calls.Watermark = &w
-		sink.CommitRows = 1
 		return sink, sink.Checkpoint(ctx, st)
 	}
 	finals := func(dir string) []string {

@@ -28,6 +28,7 @@ type Config struct {
 	MaxRetries        int      `json:"max_retries"`
 	SliceHours        float64  `json:"slice_hours"`
 	PendingMaxHours   float64  `json:"pending_max_hours"`
+	SettleHours       *float64 `json:"settle_hours"`
 	MaxUtteranceBytes int      `json:"max_utterance_bytes"`
 	MaxTranscriptByte int      `json:"max_transcript_bytes"`
 	StateStore        string   `json:"state_store"`
@@ -48,6 +49,7 @@ const (
 	DefaultMaxRetries        = 6
 	DefaultSliceHours        = 168 // a week: few list calls on a back-fill, a checkpoint per week of calls
 	DefaultPendingMaxHours   = 72
+	DefaultSettleHours       = 72 // Chorus writes AI output and CRM links hours after a call
 	DefaultMaxUtteranceBytes = 64 << 10
 	DefaultMaxTranscriptByte = 16 << 20
 )
@@ -216,6 +218,13 @@ func (c *Config) finish(now time.Time) error {
 			*p.v = p.def
 		}
 	}
+	switch {
+	case c.SettleHours == nil:
+		v := float64(DefaultSettleHours)
+		c.SettleHours = &v
+	case *c.SettleHours < 0:
+		return configErr("key \"settle_hours\" must be 0 (no settling) or positive, got %v", *c.SettleHours)
+	}
 	if c.MaxConcurrency > 256 {
 		return configErr("key \"max_concurrency\" is %d; at most 256 is allowed", c.MaxConcurrency)
 	}
@@ -231,6 +240,15 @@ func (c *Config) finish(now time.Time) error {
 		return configErr("key \"state_store\": %q is not one of file, warehouse", c.StateStore)
 	}
 	return nil
+}
+
+// Settle is how long after its start a complete call is re-read when its
+// listing changes (settle_hours).
+func (c *Config) Settle() time.Duration {
+	if c.SettleHours == nil {
+		return DefaultSettleHours * time.Hour
+	}
+	return time.Duration(*c.SettleHours * float64(time.Hour))
 }
 
 // ParseDate accepts RFC 3339 timestamps and YYYY-MM-DD dates (midnight UTC).

@@ -292,3 +292,145 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// Walking objects. The adapter reads each JSON object key by key: a key it
+// models is offered to a take function, which stores the value and reports
+// whether it used it; every key not used — unknown, or of a shape that could
+// not be read — is kept, so that it lands in the row's _extra.
+
+// object walks the JSON object raw: take is offered each key and value, and
+// the keys it did not use are returned. ok is false when raw is not an
+// object.
+func object(raw json.RawMessage, take func(key string, val json.RawMessage) bool) (left Extra, ok bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, false
+	}
+	for k, v := range m {
+		if take(k, v) {
+			continue
+		}
+		if !stdjson.Valid(v) { // goccy does not validate skipped values: keep malformed ones as a string
+			v, _ = stdjson.Marshal(string(v))
+		}
+		if left == nil {
+			left = Extra{}
+		}
+		left[k] = v
+	}
+	return left, true
+}
+
+// sub walks a known sub-object with take and keeps its unused keys in
+// nested under key. A value that is not an object is not used (so it is kept
+// whole); null is used.
+func sub(nested Extra, key string, v json.RawMessage, take func(key string, val json.RawMessage) bool) bool {
+	if isNull(v) {
+		return true
+	}
+	left, ok := object(v, take)
+	if !ok {
+		return false
+	}
+	if len(left) > 0 {
+		nested[key] = mustRaw(left)
+	}
+	return true
+}
+
+// takeList offers each element of the array v to take; it reports whether
+// every element was used (else the whole array is kept in _extra as well).
+// null is an empty list.
+func takeList(v json.RawMessage, take func(json.RawMessage) bool) bool {
+	if isNull(v) {
+		return true
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(v, &items) != nil {
+		return false
+	}
+	all := true
+	for _, it := range items {
+		if !take(it) {
+			all = false
+		}
+	}
+	return all
+}
+
+func isNull(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) == 0 || string(v) == "null"
+}
+
+// takeStr reads a string (numbers and booleans are taken as their text).
+func takeStr(v json.RawMessage, dst *string) bool {
+	var f flexString
+	_ = json.Unmarshal(v, &f)
+	*dst = string(f)
+	if f != "" || isNull(v) {
+		return true
+	}
+	var s string
+	return json.Unmarshal(v, &s) == nil // the empty string
+}
+
+func takeInt(v json.RawMessage, dst **int64) bool {
+	var f flexInt
+	_ = json.Unmarshal(v, &f)
+	*dst = f.V
+	return f.V != nil || isNull(v)
+}
+
+func takeFloat(v json.RawMessage, dst **float64) bool {
+	var f flexFloat
+	_ = json.Unmarshal(v, &f)
+	*dst = f.V
+	return f.V != nil || isNull(v)
+}
+
+func takeBool(v json.RawMessage, dst **bool) bool {
+	var f flexBool
+	_ = json.Unmarshal(v, &f)
+	*dst = f.V
+	return f.V != nil || isNull(v)
+}
+
+func takeTime(v json.RawMessage, dst **time.Time) bool {
+	var f flexTime
+	_ = json.Unmarshal(v, &f)
+	*dst = f.T
+	return f.T != nil || isNull(v)
+}
+
+// takeTexts reads a list of strings (or of objects with a text).
+func takeTexts(v json.RawMessage, dst *[]string) bool {
+	var l textList
+	_ = json.Unmarshal(v, &l)
+	*dst = l
+	return isNull(v) || len(l) > 0 || string(bytes.TrimSpace(v)) == "[]"
+}
+
+// takeInts reads a list of integers; one element that is not an integer
+// keeps the whole list in _extra.
+func takeInts(v json.RawMessage, dst *[]int64) bool {
+	var out []int64
+	ok := takeList(v, func(r json.RawMessage) bool {
+		var n *int64
+		if takeInt(r, &n) && n != nil {
+			out = append(out, *n)
+			return true
+		}
+		return false
+	})
+	*dst = out
+	return ok
+}
+
+func mustRaw(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal: %v", err))
+	}
+	return b
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,8 @@ func TestDecodeEngagements(t *testing.T) {
 	if _, ok := e.Extra["call_state"]; !ok {
 		t.Errorf("undocumented field dropped: %v", e.Extra)
 	}
-	if _, ok := e.Extra["compliance"]; !ok {
-		t.Errorf("unmodelled field dropped: %v", e.Extra)
+	if e.Compliance == "" {
+		t.Errorf("compliance not read: %+v", e)
 	}
 	if len(e.Participants) != 3 || *e.Participants[1].PersonID != 2 || string(e.Participants[1].Extra["linkedin"]) != `"pat-b"` {
 		t.Errorf("participants: %+v", e.Participants)
@@ -78,8 +79,10 @@ func TestDecodeConversationAndRows(t *testing.T) {
 	if c.Status != "done" || c.DealStage != "Negotiation" || c.ModifiedAt == nil || len(c.Utterances) != 3 {
 		t.Fatalf("conversation: %+v", c)
 	}
+	// The third utterance has no speaker_type: its speaker's cluster (id 7,
+	// type cust) tells.
 	types := []string{c.Utterances[0].SpeakerType, c.Utterances[1].SpeakerType, c.Utterances[2].SpeakerType}
-	if strings.Join(types, ",") != "customer,rep,unknown" {
+	if strings.Join(types, ",") != "customer,rep,customer" {
 		t.Errorf("speaker types not normalised: %v", types)
 	}
 	if c.Utterances[2].Index != 2 || *c.Utterances[2].SpeakerID != 7 || *c.Utterances[1].Start != 16.5 {
@@ -104,7 +107,8 @@ func TestDecodeConversationAndRows(t *testing.T) {
 		t.Errorf("call row: %v", call)
 	}
 	var extra map[string]map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(call["_extra"].(string)), &extra); err != nil || extra["engagement"]["languages"] == nil || extra["conversation"]["recap"] == nil {
+	if err := json.Unmarshal([]byte(call["_extra"].(string)), &extra); err != nil || extra["engagement"]["languages"] == nil ||
+		string(extra["conversation"]["account"]) != `{"id":123}` || !slices.Equal(call["recap"].([]string), []string{"r1"}) {
 		t.Errorf("_extra of the call: %v %v", call["_extra"], err)
 	}
 	// Pat appears in both listing and detail: one participant row.
@@ -145,11 +149,16 @@ func TestDecodeDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(users) != 2 || users[0].Email != "dana@seller.example" || users[1].ID != 305922 || *users[1].Active {
+	if len(users) != 2 || users[0].Email != "dana@seller.example" || users[1].ID != 305922 || !*users[1].Invalidated ||
+		!slices.Equal(users[0].TeamIDs, []int64{11, 10}) || *users[0].PrimaryTeam != 11 || *users[0].ManagerID != 305922 || users[0].FirstName != "Dana" {
 		t.Errorf("users: %+v", users)
 	}
+	// Unknown fields, and known ones of an unusable shape, are kept.
 	if _, ok := users[0].Extra["timezone"]; !ok {
-		t.Errorf("unknown user field dropped")
+		t.Errorf("unknown user field dropped: %v", users[0].Extra)
+	}
+	if string(users[1].Extra["team_ids"]) != `"not a list"` {
+		t.Errorf("a team_ids that is not a list is not kept: %v", users[1].Extra)
 	}
 	teams, err := api.ListTeams(context.Background())
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,9 +33,8 @@ type ExtractOptions struct {
 	Now       func() time.Time
 	SyncID    string
 	Backoff   time.Duration // first retry backoff; 0 = default
-	// CommitRows and CommitEvery override the Parquet commit policy (tests).
-	CommitRows  int
-	CommitEvery time.Duration
+	// Stop ends the run early but cleanly (see Options.Stop).
+	Stop <-chan struct{}
 }
 
 // ExtractResult says what an extract wrote.
@@ -57,24 +57,21 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.CommitRows > 0 {
-		sink.CommitRows = opt.CommitRows
-	}
-	if opt.CommitEvery > 0 {
-		sink.CommitEvery = opt.CommitEvery
-	}
 	st := opt.State
 	if st == nil {
 		st = NewState(opt.Config.BaseURL)
 	}
 	sum, err := Sync(ctx, Options{
 		Config: opt.Config, API: NewV3(client), Selected: opt.Selected, From: opt.From, To: opt.To,
-		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID,
+		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID, Stop: opt.Stop,
 	}, st, sink)
-	if err == nil {
-		err = sink.Flush()
+	if err == nil || errors.Is(err, ErrInterrupted) {
+		// An interrupted sync has checkpointed: its files are committed.
+		if ferr := sink.Flush(); ferr != nil {
+			err = ferr
+		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrInterrupted) {
 		sink.Abort()
 	}
 	res := &ExtractResult{Summary: sum, Files: len(sink.Files), Bytes: sink.Bytes,

@@ -3,8 +3,10 @@ package connector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,19 +65,10 @@ type ParquetSink struct {
 	// BatchRows is how many rows are buffered per stream before a row group
 	// is written.
 	BatchRows int
-	// A checkpoint commits the open files when CommitRows rows or
-	// CommitEvery time have accumulated since the last commit; otherwise it
-	// only remembers the state, and Flush commits it at the end. This keeps
-	// files large while a crash loses at most that much work (never data:
-	// uncommitted work is redone by the next run).
-	CommitRows  int
-	CommitEvery time.Duration
-	Files       []string // committed files, in order
-	Bytes       map[string]int64
+	Files     []string // committed files, in order
+	Bytes     map[string]int64
 
-	uncommitted int
-	lastCommit  time.Time
-	lastState   *State
+	lastState *State
 }
 
 type streamFile struct {
@@ -102,7 +95,7 @@ func NewParquetSink(dir, syncID string, saveState func(*State) error, prior *Sta
 	}
 	removeStaleTemps(dir)
 	return &ParquetSink{dir: dir, syncID: syncID, open: map[string]*streamFile{}, saveState: saveState,
-		BatchRows: 16384, CommitRows: 100000, CommitEvery: 30 * time.Second, Bytes: map[string]int64{}, lastCommit: time.Now()}, nil
+		BatchRows: 16384, Bytes: map[string]int64{}}, nil
 }
 
 // CompleteCommit finishes the renames of the commit a state records, if a
@@ -143,7 +136,6 @@ func (p *ParquetSink) Write(_ context.Context, stream string, row Row) error {
 	}
 	sf.pending++
 	sf.rows++
-	p.uncommitted++
 	if sf.pending >= p.BatchRows {
 		return sf.flush()
 	}
@@ -194,13 +186,12 @@ func (sf *streamFile) flush() error {
 	return nil
 }
 
-// Checkpoint implements Sink: when enough has accumulated, it completes the
-// open files, makes them durable, then saves the state.
+// Checkpoint implements Sink: it completes the open files, makes them
+// durable, then saves the state (Flush). A sync checkpoints after every
+// finished slice, so an interrupted back-fill loses at most the slice in
+// flight — and less, since the calls it finished are in the state.
 func (p *ParquetSink) Checkpoint(_ context.Context, st *State) error {
 	p.lastState = st.Clone()
-	if p.uncommitted < p.CommitRows && time.Since(p.lastCommit) < p.CommitEvery {
-		return nil
-	}
 	return p.Flush()
 }
 
@@ -216,7 +207,6 @@ func (p *ParquetSink) Flush() error {
 	if err != nil {
 		return err
 	}
-	p.uncommitted, p.lastCommit = 0, time.Now()
 	if p.saveState != nil && p.lastState != nil {
 		st := p.lastState
 		st.Commit = nil
@@ -245,7 +235,7 @@ func (p *ParquetSink) prepare() ([]CommitFile, error) {
 		return nil, nil
 	}
 	var out []CommitFile
-	for _, name := range sortedKeys(p.open) {
+	for _, name := range slices.Sorted(maps.Keys(p.open)) {
 		sf := p.open[name]
 		if err := sf.flush(); err != nil {
 			return nil, err

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,15 +50,19 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 
 // AirbyteSink writes Airbyte protocol messages.
 type AirbyteSink struct {
-	out     *lines
-	streams []string // selected streams, for STATE messages
-	now     func() time.Time
-	running map[string]bool
+	out      *lines
+	selected map[string]bool // streams read, for STATE messages
+	now      func() time.Time
+	running  map[string]bool
 }
 
 // NewAirbyteSink writes to w; selected lists the streams read.
 func NewAirbyteSink(w io.Writer, selected []string) *AirbyteSink {
-	return &AirbyteSink{out: newLines(w), streams: selected, now: time.Now, running: map[string]bool{}}
+	sel := map[string]bool{}
+	for _, n := range selected {
+		sel[n] = true
+	}
+	return &AirbyteSink{out: newLines(w), selected: sel, now: time.Now, running: map[string]bool{}}
 }
 
 type abRecord struct {
@@ -79,20 +85,26 @@ func (a *AirbyteSink) Write(_ context.Context, stream string, row Row) error {
 	return a.out.put(map[string]any{"type": "RECORD", "record": abRecord{Stream: stream, Data: row, EmittedAt: millis(a.now())}})
 }
 
-// Checkpoint implements Sink: one per-stream STATE for every selected
-// stream, each carrying the whole connector state.
+// Checkpoint implements Sink: one GLOBAL STATE message. Its shared_state
+// carries the call family's cursor once ({"chorus_elt": …}); stream_states
+// carry the streams synced on their own (users, teams) that were read. Its
+// size does not grow with the number of streams selected.
 func (a *AirbyteSink) Checkpoint(_ context.Context, st *State) error {
-	for _, s := range a.streams {
-		msg := map[string]any{"type": "STATE", "state": map[string]any{
-			"type": "STREAM",
-			"stream": map[string]any{
-				"stream_descriptor": abDescriptor{Name: s},
-				"stream_state":      map[string]any{"chorus_elt": st},
-			},
-		}}
-		if err := a.out.put(msg); err != nil {
-			return err
+	states := []map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(st.Streams)) {
+		if a.selected[name] {
+			states = append(states, map[string]any{"stream_descriptor": abDescriptor{Name: name}, "stream_state": st.Streams[name]})
 		}
+	}
+	msg := map[string]any{"type": "STATE", "state": map[string]any{
+		"type": "GLOBAL",
+		"global": map[string]any{
+			"shared_state":  map[string]any{"chorus_elt": st.Shared()},
+			"stream_states": states,
+		},
+	}}
+	if err := a.out.put(msg); err != nil {
+		return err
 	}
 	return a.out.flush()
 }
@@ -315,15 +327,19 @@ func (s *SingerSink) Write(_ context.Context, stream string, row Row) error {
 		"time_extracted": s.now().UTC().Format(time.RFC3339Nano)})
 }
 
-// Checkpoint implements Sink.
+// Checkpoint implements Sink: one STATE whose bookmarks hold one bookmark
+// for the call family ("calls": its cursor started_at and the connector's
+// state, once) and one per stream synced on its own (users, teams).
 func (s *SingerSink) Checkpoint(_ context.Context, st *State) error {
-	bm := map[string]any{}
-	for _, n := range s.streams {
-		b := map[string]any{"chorus_elt": st}
-		if schemas.Get(n).Cursor != "" && st.Calls.Watermark != nil {
-			b[schemas.Get(n).Cursor] = st.Calls.Watermark.Format(time.RFC3339)
+	calls := map[string]any{"chorus_elt": st.Shared()}
+	if st.Calls.Watermark != nil {
+		calls["started_at"] = st.Calls.Watermark.Format(time.RFC3339)
+	}
+	bm := map[string]any{"calls": calls}
+	for name, ss := range st.Streams {
+		if slices.Contains(s.streams, name) {
+			bm[name] = ss
 		}
-		bm[n] = b
 	}
 	if err := s.out.put(map[string]any{"type": "STATE", "value": map[string]any{"bookmarks": bm}}); err != nil {
 		return err

@@ -151,6 +151,7 @@ func TestAirbyteMessagesMatchProtocol(t *testing.T) {
 	sink.Flush()
 
 	kinds := map[string]int{}
+	var lastState any
 	for i, m := range messages(t, out.Bytes()) {
 		if err := v.check(map[string]any{"$ref": "#/definitions/AirbyteMessage"}, m, fmt.Sprintf("message[%d]", i)); err != nil {
 			t.Fatalf("%v\n%v", err, m)
@@ -161,10 +162,17 @@ func TestAirbyteMessagesMatchProtocol(t *testing.T) {
 		}
 		if st, ok := m["state"].(map[string]any); ok {
 			kind += "/" + st["type"].(string)
+			lastState = st
 		}
 		kinds[kind]++
 	}
-	for _, k := range []string{"RECORD", "STATE/STREAM", "TRACE/STREAM_STATUS", "TRACE/ESTIMATE", "TRACE/ERROR", "LOG", "SPEC", "CATALOG", "CONNECTION_STATUS"} {
+	// The state a platform hands back (a list of the last STATE messages'
+	// state) is one the next run accepts.
+	b, _ := json.Marshal([]any{lastState})
+	if st, err := ParseState(b, cfg.BaseURL); err != nil || st.Calls.Watermark == nil || st.Streams["users"] == nil {
+		t.Fatalf("the GLOBAL state is not a resumable state: %v (%s)", err, b)
+	}
+	for _, k := range []string{"RECORD", "STATE/GLOBAL", "TRACE/STREAM_STATUS", "TRACE/ESTIMATE", "TRACE/ERROR", "LOG", "SPEC", "CATALOG", "CONNECTION_STATUS"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s message was produced (got %v)", k, kinds)
 		}
@@ -219,5 +227,64 @@ func TestSingerMessagesMatchSpec(t *testing.T) {
 	st, err := ParseState(b, cfg.BaseURL)
 	if err != nil || st.Calls.Watermark == nil {
 		t.Fatalf("STATE value is not a resumable state: %v", err)
+	}
+}
+
+// TestStateMessagesCarryTheStateOnce: the call family's cursor appears once
+// per STATE message, in Airbyte's GLOBAL shared_state and Singer's "calls"
+// bookmark, so a STATE message is as large with one call stream selected as
+// with all of them.
+func TestStateMessagesCarryTheStateOnce(t *testing.T) {
+	api := serveFixtures(t)
+	cfg := testConfig(t, "http://x", "")
+	cfg.Start = time.Unix(1632400000, 0)
+	now := func() time.Time { return time.Unix(1632500000, 0) }
+	lastState := func(sink interface {
+		Sink
+		Flush() error
+	}, out *bytes.Buffer, sel map[string]bool) string {
+		t.Helper()
+		if _, err := Sync(context.Background(), Options{Config: cfg, API: api, Selected: sel, SyncID: "s1", Now: now}, NewState(cfg.BaseURL), sink); err != nil {
+			t.Fatal(err)
+		}
+		sink.Flush()
+		var last string
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if strings.Contains(line, `"type":"STATE"`) {
+				last = line
+			}
+		}
+		if n := strings.Count(last, `"chorus_elt"`); n != 1 {
+			t.Fatalf("the state appears %d times in %s", n, last)
+		}
+		return last
+	}
+	one := map[string]bool{"calls": true}
+	all := map[string]bool{}
+	for _, s := range []string{"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics"} {
+		all[s] = true
+	}
+	for _, proto := range []string{"airbyte", "singer"} {
+		sizes := map[int]bool{}
+		for _, sel := range []map[string]bool{one, all} {
+			var out bytes.Buffer
+			var sink interface {
+				Sink
+				Flush() error
+			}
+			if proto == "airbyte" {
+				sink = NewAirbyteSink(&out, SelectedList(sel))
+			} else {
+				sink = NewSingerSink(&out, SelectedList(sel))
+			}
+			msg := lastState(sink, &out, sel)
+			sizes[len(msg)] = true
+			if proto == "singer" && !strings.Contains(msg, `"bookmarks":{"calls":{`) {
+				t.Errorf("singer: no calls bookmark: %s", msg)
+			}
+		}
+		if len(sizes) != 1 {
+			t.Errorf("%s: STATE sizes %v differ between 1 and %d selected streams", proto, sizes, len(all))
+		}
 	}
 }

@@ -2,7 +2,7 @@ package connector
 
 import (
 	"fmt"
-	"sort"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,6 +44,12 @@ func callRow(e *Engagement, c *Conversation, status string, meta rowMeta) Row {
 		"language":               nullStr(e.Language),
 		"no_show":                ptrVal(e.NoShow),
 		"processing_state":       nullStr(e.ProcessingState),
+		"compliance":             nullStr(e.Compliance),
+		"initiator":              nullStr(e.Initiator),
+		"disposition_connected":  ptrVal(e.Disposition.Connected),
+		"disposition_voicemail":  ptrVal(e.Disposition.Voicemail),
+		"disposition_gatekeeper": ptrVal(e.Disposition.Gatekeeper),
+		"disposition_tree":       ptrVal(e.Disposition.Tree),
 		"transcript_status":      status,
 		"account_id":             nullStr(e.AccountID),
 		"account_name":           nullStr(e.AccountName),
@@ -57,26 +63,48 @@ func callRow(e *Engagement, c *Conversation, status string, meta rowMeta) Row {
 		"num_customer_questions": ptrVal(e.NumCustQuestions),
 		"num_engaging_questions": ptrVal(e.NumEngagingQuestions),
 	}
+	if meta.children != nil {
+		r["_child_streams"] = meta.children
+	}
 	extra := map[string]any{}
 	if len(e.Extra) > 0 {
 		extra["engagement"] = e.Extra
 	}
+	// The detail's value wins; a listing value it replaces with a different
+	// one is kept in _extra.listing.
+	listing := map[string]any{}
 	if c != nil {
 		set := func(k string, v any) {
-			if v != nil && v != "" {
-				r[k] = v
+			if v == nil || v == "" {
+				return
 			}
+			if old := r[k]; old != nil && !sameValue(old, v) {
+				listing[k] = old
+			}
+			r[k] = v
 		}
+
 		set("conversation_status", nullStr(c.Status))
 		set("title", nullStr(c.Name))
 		set("language", nullStr(c.Language))
 		set("account_id", nullStr(c.AccountExtID))
 		set("account_name", nullStr(c.AccountName))
+		set("account_type", nullStr(c.AccountType))
+		set("account_zi_company_id", nullStr(c.AccountZICompanyID))
+		set("opportunity_id", nullStr(c.DealID))
+		set("opportunity_name", nullStr(c.DealName))
 		set("deal_stage", nullStr(c.DealStage))
+		set("deal_amount", ptrVal(c.DealAmount))
+		set("deal_close_date", timeVal(c.DealCloseDate))
 		set("owner_user_id", ptrVal(c.OwnerUserID))
 		set("owner_name", nullStr(c.OwnerName))
 		set("owner_email", nullStr(strings.ToLower(c.OwnerEmail)))
 		set("summary", nullStr(cleanSummary(c.Summary)))
+		set("summary_error", nullStr(c.SummaryError))
+		set("has_meeting_summary", ptrVal(c.HasMeetingSummary))
+		if c.Recap != nil {
+			r["recap"] = c.Recap
+		}
 		set("recording_started_at", timeVal(c.RecordingStart))
 		set("recording_duration_seconds", ptrVal(c.RecordingDuration))
 		set("created_at", timeVal(c.CreatedAt))
@@ -90,8 +118,20 @@ func callRow(e *Engagement, c *Conversation, status string, meta rowMeta) Row {
 			extra["conversation"] = c.Extra
 		}
 	}
+	if len(listing) > 0 {
+		extra["listing"] = listing
+	}
 	setExtra(r, extra)
 	return r
+}
+
+// sameValue compares two row values (times by instant).
+func sameValue(a, b any) bool {
+	if ta, ok := a.(time.Time); ok {
+		tb, ok := b.(time.Time)
+		return ok && ta.Equal(tb)
+	}
+	return a == b
 }
 
 func setExtra(r Row, extra map[string]any) {
@@ -102,6 +142,9 @@ func setExtra(r Row, extra map[string]any) {
 
 type rowMeta struct {
 	truncation map[string]any
+	// children lists the child streams whose rows of the call come with
+	// this calls row, as a complete set (nil for a listing-only row).
+	children []string
 }
 
 // truncateTranscript enforces the size limits in place and describes what it
@@ -180,6 +223,25 @@ func childRows(e *Engagement, c *Conversation, emit emitter) error {
 			return err
 		}
 	}
+	for _, cl := range c.Clusters {
+		for i, rg := range cl.Ranges {
+			r := Row{"call_id": e.ID, "cluster_id": cl.ID, "range_index": int64(i), "speaker_name": nullStr(cl.SpeakerName),
+				"speaker_type": cl.Type, "match_method": nullStr(cl.MatchMethod), "participant_person_id": ptrVal(cl.Participant),
+				"user_id": ptrVal(cl.UserID), "start_seconds": ptrVal(rg.Start), "length_seconds": ptrVal(rg.Length),
+				"talk_time_seconds": ptrVal(rg.TalkTime)}
+			extra := map[string]any{}
+			if i == 0 && len(cl.Extra) > 0 { // the cluster's own leftovers, once
+				extra["cluster"] = cl.Extra
+			}
+			if len(rg.Extra) > 0 {
+				extra["range"] = rg.Extra
+			}
+			setExtra(r, extra)
+			if err := emit("talk_segments", r); err != nil {
+				return err
+			}
+		}
+	}
 	if err := trackerRows(e, c, emit); err != nil {
 		return err
 	}
@@ -202,47 +264,63 @@ func childRows(e *Engagement, c *Conversation, emit emitter) error {
 	return nil
 }
 
+// childStreams are the streams a call's detail produces besides calls, in
+// the order they are emitted.
+var childStreams = []string{"participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics"}
+
 func trackerRows(e *Engagement, c *Conversation, emit emitter) error {
 	type agg struct {
-		id, typ string
-		count   *int64
+		id, typ, source string
+		count, owner    *int64
+		extra           map[string]any
 	}
 	byName := map[string]*agg{}
 	var names []string
-	add := func(name, id, typ string, count *int64) {
+	get := func(name string) *agg {
 		a, ok := byName[name]
 		if !ok {
-			a = &agg{}
+			a = &agg{extra: map[string]any{}}
 			byName[name] = a
 			names = append(names, name)
 		}
-		if id != "" {
-			a.id = id
-		}
-		if typ != "" {
-			a.typ = typ
-		}
-		if count != nil {
-			a.count = count
-		}
+		return a
 	}
 	for _, t := range e.TrackerMatches {
-		add(t.Name, "", t.Type, t.Count)
+		a := get(t.Name)
+		if t.Type != "" {
+			a.typ = t.Type
+		}
+		if t.Count != nil {
+			a.count = t.Count
+		}
+		if len(t.Extra) > 0 {
+			a.extra["listing"] = t.Extra
+		}
 	}
 	if c != nil {
 		for _, t := range c.Trackers {
+			a := get(t.Name)
+			a.id = t.ID
+			if t.Type != "" {
+				a.typ = t.Type
+			}
 			cnt := t.Count
 			if cnt == nil {
 				n := int64(len(t.Mentions))
 				cnt = &n
 			}
-			add(t.Name, t.ID, t.Type, cnt)
+			a.count, a.owner, a.source = cnt, t.OwnerID, t.Source
+			if len(t.Extra) > 0 {
+				a.extra["detail"] = t.Extra
+			}
 		}
 	}
 	for _, n := range names {
 		a := byName[n]
-		if err := emit("trackers", Row{"call_id": e.ID, "tracker_name": n, "tracker_id": nullStr(a.id),
-			"tracker_type": nullStr(a.typ), "match_count": ptrVal(a.count)}); err != nil {
+		r := Row{"call_id": e.ID, "tracker_name": n, "tracker_id": nullStr(a.id), "tracker_type": nullStr(a.typ),
+			"match_count": ptrVal(a.count), "tracker_owner_id": ptrVal(a.owner), "tracker_source": nullStr(a.source)}
+		setExtra(r, a.extra)
+		if err := emit("trackers", r); err != nil {
 			return err
 		}
 	}
@@ -301,6 +379,7 @@ func mergeParticipants(lists ...[]Participant) []Participant {
 				if email != "" {
 					emailIndex[email] = len(out)
 				}
+				p.Extra = maps.Clone(p.Extra) // merged into below: not the caller's map
 				out = append(out, p)
 				continue
 			}
@@ -310,6 +389,17 @@ func mergeParticipants(lists ...[]Participant) []Participant {
 			}
 			if q.UserID == nil {
 				q.UserID = p.UserID
+			}
+			if q.IsMyTeam == nil {
+				q.IsMyTeam = p.IsMyTeam
+			}
+			for k, v := range p.Extra { // the detail's extra keys join the listing's
+				if q.Extra == nil {
+					q.Extra = Extra{}
+				}
+				if _, ok := q.Extra[k]; !ok {
+					q.Extra[k] = v
+				}
 			}
 			for _, f := range []struct {
 				dst *string
@@ -331,14 +421,22 @@ func participantRow(callID string, p Participant) Row {
 		domain = email[at+1:]
 	}
 	typ := NormalizeParticipantType(p.Type)
+	if p.IsMyTeam != nil { // the detail says which side the person is on
+		typ = map[bool]string{true: "rep", false: "customer"}[*p.IsMyTeam]
+	}
 	r := Row{
 		"call_id": callID, "participant_key": participantKey(p), "person_id": ptrVal(p.PersonID), "user_id": ptrVal(p.UserID),
 		"name": nullStr(p.Name), "email": nullStr(email), "email_domain": nullStr(domain), "title": nullStr(p.Title),
-		"company_name": nullStr(p.CompanyName), "participant_type": typ, "is_rep": typ == "rep",
+		"company_name": nullStr(p.CompanyName), "participant_type": typ, "is_rep": typ == "rep", "is_my_team": ptrVal(p.IsMyTeam),
 	}
-	if len(p.Extra) > 0 {
-		r["_extra"] = mustJSON(p.Extra)
+	extra := map[string]any{}
+	for k, v := range p.Extra {
+		extra[k] = v
 	}
+	if p.Type != "" && p.Type != typ { // the API's own word for the side, when it is not ours
+		extra["type"] = p.Type
+	}
+	setExtra(r, extra)
 	return r
 }
 
@@ -367,14 +465,4 @@ func timeVal(t *time.Time) any {
 		return nil
 	}
 	return t.UTC()
-}
-
-// sortedKeys returns m's keys in order, for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

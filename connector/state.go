@@ -6,26 +6,55 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
-// StateVersion is the layout version of State; a state of another version
-// is refused rather than misread.
-const StateVersion = 1
+// The state document. It is versioned, uses explicit field names and holds
+// only ids, times, statuses and hashes: no names, emails or subjects.
+//
+//	{
+//	  "format": "chorus-elt-state",
+//	  "version": 2,
+//	  "tenant": "chorus.ai",
+//	  "calls": {
+//	    "watermark": "2026-03-01T00:00:00Z",
+//	    "known":   {"<engagement id>": {"started_at": "…", "status": "complete", "listing": "<hash>", "content": "<hash>",
+//	                                    "ai_pending": true, "recheck_at": "…", "rechecks": 1}},
+//	    "pending": {"<engagement id>": {"started_at": "…", "first_seen": "…", "attempts": 2}}
+//	  },
+//	  "streams": {"users": {"synced_at": "…"}, "teams": {"synced_at": "…"}},
+//	  "commit": {"files": [{"temp": "…", "final": "…"}]}
+//	}
+//
+// "calls" is the shared cursor of the call family of streams (calls and
+// everything read from a call's detail); "streams" holds the state of the
+// streams synced on their own. Version 1 documents (which kept pending
+// engagements whole, names and emails included) are migrated when read.
+const (
+	StateFormat  = "chorus-elt-state"
+	StateVersion = 2
+)
 
 // State is what the connector remembers between runs.
 type State struct {
-	Version int        `json:"version"`
-	Tenant  string     `json:"tenant"` // host of base_url: a state is only valid for its tenant
-	Calls   CallsState `json:"calls"`
-	// DirectorySyncedAt is when users and teams were last read.
-	DirectorySyncedAt *time.Time `json:"directory_synced_at,omitempty"`
+	Format  string                  `json:"format"`
+	Version int                     `json:"version"`
+	Tenant  string                  `json:"tenant"` // host of base_url: a state is only valid for its tenant
+	Calls   CallsState              `json:"calls"`
+	Streams map[string]*StreamState `json:"streams,omitempty"`
 	// Commit names the Parquet files this state covers that were still
 	// being renamed into place when it was saved (see ParquetSink.Flush).
 	Commit *FileCommit `json:"commit,omitempty"`
+}
+
+// StreamState is the state of a stream synced on its own.
+type StreamState struct {
+	SyncedAt *time.Time `json:"synced_at,omitempty"`
 }
 
 // FileCommit is the set of files of one Parquet commit.
@@ -43,32 +72,43 @@ type CommitFile struct {
 // CallsState is the incremental state of the call family of streams.
 type CallsState struct {
 	// Watermark: every call that started before it has been listed, and is
-	// either complete, final, or in Pending.
+	// either known (in a final state) or in Pending.
 	Watermark *time.Time `json:"watermark,omitempty"`
-	// Seen holds calls already in a final state (complete, no-show, not
-	// found, abandoned) within the look-back reach, so that re-listing them
-	// costs no detail request.
-	Seen map[string]SeenCall `json:"seen,omitempty"`
+	// Known holds calls in a final state (complete, no-show, not found,
+	// abandoned) that a later run may list again — within the look-back
+	// reach, or still settling — so that re-listing them costs no detail
+	// request unless they changed.
+	Known map[string]KnownCall `json:"known,omitempty"`
 	// Pending holds calls listed before their transcript was ready.
 	Pending map[string]PendingCall `json:"pending,omitempty"`
 }
 
-// SeenCall is a call that will not be fetched again.
-type SeenCall struct {
+// KnownCall is a call in a final state. Listing and Content are hashes of
+// what the listing and the detail said (Engagement.Fingerprint,
+// Conversation.Fingerprint): a settling call whose listing hash changes is
+// read again, and its rows are emitted again only when its content changed.
+type KnownCall struct {
 	StartedAt time.Time `json:"started_at"`
 	Status    string    `json:"status"`
+	Listing   string    `json:"listing,omitempty"`
+	Content   string    `json:"content,omitempty"`
+	// AIPending: the detail said the AI output was not written yet (or
+	// failed); the call is read again at RecheckAt while it settles.
+	AIPending bool       `json:"ai_pending,omitempty"`
+	RecheckAt *time.Time `json:"recheck_at,omitempty"`
+	Rechecks  int        `json:"rechecks,omitempty"`
 }
 
 // PendingCall is a call whose transcript is not ready yet.
 type PendingCall struct {
-	FirstSeen  time.Time  `json:"first_seen"`
-	Attempts   int        `json:"attempts"`
-	Engagement Engagement `json:"engagement"`
+	StartedAt time.Time `json:"started_at"`
+	FirstSeen time.Time `json:"first_seen"`
+	Attempts  int       `json:"attempts"`
 }
 
 // NewState returns an empty state for the tenant at baseURL.
 func NewState(baseURL string) *State {
-	return &State{Version: StateVersion, Tenant: tenantOf(baseURL)}
+	return &State{Format: StateFormat, Version: StateVersion, Tenant: tenantOf(baseURL)}
 }
 
 func tenantOf(baseURL string) string {
@@ -79,90 +119,241 @@ func tenantOf(baseURL string) string {
 	return u.Host
 }
 
+// Stream returns the state of a stream synced on its own, creating it.
+func (s *State) Stream(name string) *StreamState {
+	if s.Streams == nil {
+		s.Streams = map[string]*StreamState{}
+	}
+	if s.Streams[name] == nil {
+		s.Streams[name] = &StreamState{}
+	}
+	return s.Streams[name]
+}
+
+// Shared returns the state without the streams synced on their own: the
+// part that protocol messages carry once, as the call family's cursor.
+func (s *State) Shared() *State {
+	c := *s
+	c.Streams = nil
+	return &c
+}
+
 // StateError is a state document that cannot be used; the CLI exits 2.
 type StateError struct{ Msg string }
 
 func (e *StateError) Error() string { return e.Msg }
 
 // ParseState reads a state document for the tenant at baseURL. Empty input
-// is a fresh state. Airbyte's and Singer's envelopes around it are accepted.
+// is a fresh state. The envelopes Airbyte and Singer hand back are
+// accepted: Airbyte's GLOBAL state (and the per-stream states of earlier
+// versions), Singer's bookmarks.
 func ParseState(doc []byte, baseURL string) (*State, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) == 0 || string(doc) == "{}" || string(doc) == "null" || string(doc) == "[]" {
 		return NewState(baseURL), nil
 	}
-	inner, err := unwrapState(doc)
+	inner, streams, err := unwrapState(doc)
 	if err != nil {
 		return nil, &StateError{Msg: "state: " + err.Error()}
 	}
 	if inner == nil {
-		return NewState(baseURL), nil
+		s := NewState(baseURL)
+		s.mergeStreams(streams)
+		return s, nil
 	}
-	var s State
-	dec := json.NewDecoder(bytes.NewReader(inner))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	var head struct {
+		Format  string `json:"format"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(inner, &head); err != nil {
 		return nil, &StateError{Msg: fmt.Sprintf("state: not a chorus-elt state document: %v", err)}
 	}
-	if s.Version != StateVersion {
-		return nil, &StateError{Msg: fmt.Sprintf("state: version %d is not supported (this build reads version %d); start from an empty state or use the matching chorus-elt", s.Version, StateVersion)}
+	var s *State
+	switch {
+	case head.Version == 1 && head.Format == "":
+		s, err = migrateV1(inner)
+	case head.Version == StateVersion && head.Format == StateFormat:
+		s = &State{}
+		dec := json.NewDecoder(bytes.NewReader(inner))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(s)
+	case head.Version > StateVersion:
+		return nil, &StateError{Msg: fmt.Sprintf("state: version %d was written by a newer chorus-elt (this build reads versions 1 and %d); use that version, or start from an empty state", head.Version, StateVersion)}
+	default:
+		return nil, &StateError{Msg: fmt.Sprintf("state: not a chorus-elt state document (format %q, version %d)", head.Format, head.Version)}
+	}
+	if err != nil {
+		return nil, &StateError{Msg: fmt.Sprintf("state: not a chorus-elt state document: %v", err)}
+	}
+	if err := s.validate(); err != nil {
+		return nil, &StateError{Msg: "state: " + err.Error()}
 	}
 	if want := tenantOf(baseURL); s.Tenant != want {
 		return nil, &StateError{Msg: fmt.Sprintf("state: it belongs to tenant %q, but base_url points at %q; use that tenant's state file", s.Tenant, want)}
 	}
-	return &s, nil
+	s.mergeStreams(streams)
+	return s, nil
+}
+
+// validate rejects values a run cannot start from.
+func (s *State) validate() error {
+	for id, k := range s.Calls.Known {
+		if id == "" || k.StartedAt.IsZero() || k.Status == "" {
+			return fmt.Errorf("calls.known[%q] needs an id, started_at and status", id)
+		}
+	}
+	for id, p := range s.Calls.Pending {
+		if id == "" || p.StartedAt.IsZero() || p.FirstSeen.IsZero() {
+			return fmt.Errorf("calls.pending[%q] needs an id, started_at and first_seen", id)
+		}
+	}
+	return nil
+}
+
+// mergeStreams sets the per-stream states a platform handed back apart from
+// the shared state (Airbyte's stream_states, Singer's other bookmarks).
+func (s *State) mergeStreams(streams map[string]json.RawMessage) {
+	for name, raw := range streams {
+		var ss StreamState
+		if json.Unmarshal(raw, &ss) == nil && ss.SyncedAt != nil {
+			*s.Stream(name) = ss
+		}
+	}
+}
+
+// migrateV1 reads a version 1 document: seen calls become known calls
+// (without hashes, so a settling one is read once more), pending calls keep
+// their times and attempts and lose the engagement they carried.
+func migrateV1(doc []byte) (*State, error) {
+	var v1 struct {
+		Version int    `json:"version"`
+		Tenant  string `json:"tenant"`
+		Calls   struct {
+			Watermark *time.Time `json:"watermark"`
+			Seen      map[string]struct {
+				StartedAt time.Time `json:"started_at"`
+				Status    string    `json:"status"`
+			} `json:"seen"`
+			Pending map[string]struct {
+				FirstSeen  time.Time       `json:"first_seen"`
+				Attempts   int             `json:"attempts"`
+				Engagement json.RawMessage `json:"engagement"` // Go field names, personal data: dropped
+			} `json:"pending"`
+		} `json:"calls"`
+		DirectorySyncedAt *time.Time  `json:"directory_synced_at"`
+		Commit            *FileCommit `json:"commit"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v1); err != nil {
+		return nil, fmt.Errorf("version 1: %w", err)
+	}
+	s := &State{Format: StateFormat, Version: StateVersion, Tenant: v1.Tenant, Commit: v1.Commit}
+	s.Calls.Watermark = v1.Calls.Watermark
+	for id, c := range v1.Calls.Seen {
+		if s.Calls.Known == nil {
+			s.Calls.Known = map[string]KnownCall{}
+		}
+		s.Calls.Known[id] = KnownCall{StartedAt: c.StartedAt, Status: c.Status}
+	}
+	for id, p := range v1.Calls.Pending {
+		if s.Calls.Pending == nil {
+			s.Calls.Pending = map[string]PendingCall{}
+		}
+		var eng struct {
+			StartedAt time.Time `json:"StartedAt"`
+		}
+		_ = json.Unmarshal(p.Engagement, &eng)
+		started := eng.StartedAt
+		if started.IsZero() {
+			started = p.FirstSeen
+		}
+		s.Calls.Pending[id] = PendingCall{StartedAt: started, FirstSeen: p.FirstSeen, Attempts: p.Attempts}
+	}
+	if v1.DirectorySyncedAt != nil {
+		for _, n := range []string{"users", "teams"} {
+			t := *v1.DirectorySyncedAt
+			s.Stream(n).SyncedAt = &t
+		}
+	}
+	return s, nil
 }
 
 // unwrapState finds the chorus-elt state inside the envelopes the platforms
-// hand back: Airbyte's per-stream list, Singer's {"bookmarks": …}, or the
-// plain document. It returns nil when the envelope holds no state yet.
-func unwrapState(doc []byte) ([]byte, error) {
-	if doc[0] == '[' { // Airbyte: [{"type":"STREAM","stream":{"stream_descriptor":…,"stream_state":…}}]
+// hand back. It returns the shared document (nil when the envelope holds
+// none yet) and the per-stream states kept beside it.
+func unwrapState(doc []byte) (inner []byte, streams map[string]json.RawMessage, err error) {
+	streams = map[string]json.RawMessage{}
+	if doc[0] == '[' { // Airbyte: a list of state messages
 		var msgs []struct {
 			Type   string `json:"type"`
-			Stream struct {
-				State json.RawMessage `json:"stream_state"`
-			} `json:"stream"`
-			Data json.RawMessage `json:"data"`
+			Global struct {
+				Shared json.RawMessage `json:"shared_state"`
+				States []abStreamState `json:"stream_states"`
+			} `json:"global"`
+			Stream abStreamState   `json:"stream"`
+			Data   json.RawMessage `json:"data"`
 		}
 		if err := json.Unmarshal(doc, &msgs); err != nil {
-			return nil, fmt.Errorf("not valid JSON: %v", err)
+			return nil, nil, fmt.Errorf("not valid JSON: %v", err)
 		}
 		for _, m := range msgs {
-			for _, cand := range []json.RawMessage{m.Stream.State, m.Data} {
-				if inner, ok := embeddedState(cand); ok {
-					return inner, nil
+			switch m.Type {
+			case "GLOBAL":
+				for _, ss := range m.Global.States {
+					streams[ss.Descriptor.Name] = ss.State
+				}
+				if in, ok := embeddedState(m.Global.Shared); ok {
+					inner = in
+				}
+			default: // STREAM, or LEGACY with data: earlier versions put the whole state in each
+				for _, cand := range []json.RawMessage{m.Stream.State, m.Data} {
+					if in, ok := embeddedState(cand); ok && inner == nil {
+						inner = in
+					}
 				}
 			}
 		}
-		return nil, nil
+		return inner, streams, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &obj); err != nil {
-		return nil, fmt.Errorf("not valid JSON: %v", err)
+		return nil, nil, fmt.Errorf("not valid JSON: %v", err)
 	}
 	if _, ok := obj["version"]; ok {
-		return doc, nil
+		return doc, streams, nil
 	}
-	if inner, ok := embeddedState(doc); ok {
-		return inner, nil
+	if in, ok := embeddedState(doc); ok {
+		return in, streams, nil
 	}
 	if b, ok := obj["bookmarks"]; ok { // Singer
 		var bm map[string]json.RawMessage
 		if err := json.Unmarshal(b, &bm); err != nil {
-			return nil, fmt.Errorf("bookmarks is not an object")
+			return nil, nil, fmt.Errorf("bookmarks is not an object")
 		}
-		for _, v := range bm {
-			if inner, ok := embeddedState(v); ok {
-				return inner, nil
+		for _, name := range slices.Sorted(maps.Keys(bm)) {
+			if in, ok := embeddedState(bm[name]); ok {
+				if inner == nil {
+					inner = in
+				}
+				continue
 			}
+			streams[name] = bm[name]
 		}
-		return nil, nil
+		return inner, streams, nil
 	}
-	return nil, fmt.Errorf("not a chorus-elt state document (no \"version\" key)")
+	return nil, nil, fmt.Errorf("not a chorus-elt state document (no \"version\" key)")
 }
 
-// embeddedState finds {"chorus_elt": <state>} inside a stream state.
+// abStreamState is Airbyte's AirbyteStreamState.
+type abStreamState struct {
+	Descriptor struct {
+		Name string `json:"name"`
+	} `json:"stream_descriptor"`
+	State json.RawMessage `json:"stream_state,omitempty"`
+}
+
+// embeddedState finds {"chorus_elt": <state>} inside a platform's state.
 func embeddedState(raw json.RawMessage) ([]byte, bool) {
 	var w struct {
 		State json.RawMessage `json:"chorus_elt"`

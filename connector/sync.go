@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/schemas"
@@ -27,6 +28,10 @@ type StatusSink interface {
 	Log(level, msg string)
 }
 
+// ErrInterrupted is returned by a sync stopped through Options.Stop, after
+// it checkpointed the work done.
+var ErrInterrupted = errors.New("interrupted")
+
 // Options is one sync run's setup.
 type Options struct {
 	Config   *Config
@@ -38,6 +43,11 @@ type Options struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	SyncID   string
+	// Stop, when closed, ends the run early but cleanly: no new request is
+	// started, the calls already fetched are written, the state is
+	// checkpointed, and Sync returns ErrInterrupted. (Cancelling the context
+	// instead abandons the work in flight.)
+	Stop <-chan struct{}
 }
 
 // Summary says what a run did.
@@ -51,25 +61,32 @@ type Summary struct {
 	Skipped        int64            `json:"skipped_non_calls"`
 	AlreadyDone    int64            `json:"skipped_already_complete"`
 	Unreadable     int64            `json:"skipped_unreadable"`
-	Pending        int              `json:"pending"`
-	NotFound       int64            `json:"not_found"`
-	Abandoned      []string         `json:"abandoned,omitempty"`
-	Narrowed       int64            `json:"windows_narrowed"`
-	Watermark      *time.Time       `json:"watermark,omitempty"`
-	Slices         int              `json:"slices"`
+	// Refetched counts settling calls read again because their listing
+	// changed or their AI output was pending; RefetchedChanged those whose
+	// content had changed and were written again.
+	Refetched        int64      `json:"refetched"`
+	RefetchedChanged int64      `json:"refetched_changed"`
+	Pending          int        `json:"pending"`
+	Settling         int        `json:"settling"`
+	NotFound         int64      `json:"not_found"`
+	Abandoned        []string   `json:"abandoned,omitempty"`
+	Narrowed         int64      `json:"windows_narrowed"`
+	Watermark        *time.Time `json:"watermark,omitempty"`
+	Slices           int        `json:"slices"`
+	Interrupted      bool       `json:"interrupted,omitempty"`
 }
 
 // Syncer runs incremental syncs.
 type Syncer struct {
-	opt    Options
-	sink   Sink
-	status StatusSink
-	log    *slog.Logger
-	now    func() time.Time
-	lim    limits
-	sum    Summary
-	mu     sync.Mutex
-	done   map[string]bool // call ids handled in this run
+	opt      Options
+	sink     Sink
+	status   StatusSink
+	log      *slog.Logger
+	now      func() time.Time
+	lim      limits
+	children []string // the selected child streams of a call
+	sum      Summary
+	done     map[string]bool // call ids handled in this run
 }
 
 // Sync runs one sync into sink, starting from st, which it updates. It
@@ -85,15 +102,36 @@ func Sync(ctx context.Context, opt Options, st *State, sink Sink) (*Summary, err
 	}
 	s.status, _ = sink.(StatusSink)
 	s.lim = limits{utteranceBytes: opt.Config.MaxUtteranceBytes, transcriptBytes: opt.Config.MaxTranscriptByte}
+	for _, c := range childStreams {
+		if s.selected(c) {
+			s.children = append(s.children, c)
+		}
+	}
 	s.sum = Summary{SyncID: opt.SyncID, Rows: map[string]int64{}}
 	err := s.run(ctx, st)
 	s.sum.Pending = len(st.Calls.Pending)
+	for _, k := range st.Calls.Known {
+		if s.settling(k) {
+			s.sum.Settling++
+		}
+	}
 	s.sum.Watermark = st.Calls.Watermark
+	s.sum.Interrupted = errors.Is(err, ErrInterrupted)
 	return &s.sum, err
 }
 
 func (s *Syncer) selected(stream string) bool {
 	return s.opt.Selected == nil || s.opt.Selected[stream]
+}
+
+// stopped reports whether Options.Stop has been closed.
+func (s *Syncer) stopped() bool {
+	select {
+	case <-s.opt.Stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *Syncer) anySelected(f schemas.Family) bool {
@@ -138,6 +176,9 @@ func (s *Syncer) run(ctx context.Context, st *State) error {
 		s.setStatus(schemas.FamilyCalls, "COMPLETE")
 	}
 	if s.anySelected(schemas.FamilyDirectory) {
+		if s.stopped() {
+			return s.interrupted()
+		}
 		s.setStatus(schemas.FamilyDirectory, "STARTED")
 		if err := s.syncDirectory(ctx, st); err != nil {
 			s.setStatus(schemas.FamilyDirectory, "INCOMPLETE")
@@ -148,8 +189,13 @@ func (s *Syncer) run(ctx context.Context, st *State) error {
 	return nil
 }
 
+func (s *Syncer) interrupted() error {
+	return fmt.Errorf("%w: the state covers every call written so far; the next run resumes from it", ErrInterrupted)
+}
+
 func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 	emit := s.emit(ctx)
+	now := s.now().UTC()
 	if s.selected("users") {
 		users, err := s.opt.API.ListUsers(ctx)
 		s.sum.OtherRequests++
@@ -157,8 +203,16 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 			return fmt.Errorf("users: %w", err)
 		}
 		for _, u := range users {
-			r := Row{"user_id": u.ID, "name": nullStr(u.Name), "email": nullStr(u.Email), "role": nullStr(u.Role),
-				"team_id": nullStr(u.TeamID), "active": ptrVal(u.Active)}
+			r := Row{"user_id": u.ID, "name": nullStr(u.Name), "first_name": nullStr(u.FirstName), "last_name": nullStr(u.LastName),
+				"email": nullStr(u.Email), "person_id": ptrVal(u.PersonID), "manager_id": ptrVal(u.ManagerID), "role": nullStr(u.Role),
+				"title": nullStr(u.Title), "license_type": nullStr(u.LicenseType), "team_ids": u.TeamIDs,
+				"primary_team_id": ptrVal(u.PrimaryTeam), "created_on": timeVal(u.CreatedOn), "invalidated": ptrVal(u.Invalidated)}
+			if u.TeamIDs == nil {
+				r["team_ids"] = []int64{}
+			}
+			if u.Invalidated != nil {
+				r["active"] = !*u.Invalidated
+			}
 			if len(u.Extra) > 0 {
 				r["_extra"] = mustJSON(u.Extra)
 			}
@@ -166,6 +220,7 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 				return err
 			}
 		}
+		st.Stream("users").SyncedAt = &now
 	}
 	if s.selected("teams") {
 		teams, err := s.opt.API.ListTeams(ctx)
@@ -186,9 +241,8 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 				return err
 			}
 		}
+		st.Stream("teams").SyncedAt = &now
 	}
-	now := s.now().UTC()
-	st.DirectorySyncedAt = &now
 	return s.sink.Checkpoint(ctx, st)
 }
 
@@ -212,9 +266,20 @@ func (s *Syncer) window(st *State) (from, to time.Time, moveWatermark bool) {
 	return from, to, true
 }
 
+// settleWindow is how long after its start a complete call may still change.
+func (s *Syncer) settleWindow() time.Duration {
+	return s.opt.Config.Settle()
+}
+
+// settling reports whether a known call is young enough for Chorus to
+// change it: such calls are re-read in the listing on every run.
+func (s *Syncer) settling(k KnownCall) bool {
+	return k.Status == StatusComplete && s.now().Before(k.StartedAt.Add(s.settleWindow()))
+}
+
 func (s *Syncer) syncCalls(ctx context.Context, st *State) error {
-	if st.Calls.Seen == nil {
-		st.Calls.Seen = map[string]SeenCall{}
+	if st.Calls.Known == nil {
+		st.Calls.Known = map[string]KnownCall{}
 	}
 	if st.Calls.Pending == nil {
 		st.Calls.Pending = map[string]PendingCall{}
@@ -232,27 +297,44 @@ func (s *Syncer) syncCalls(ctx context.Context, st *State) error {
 	// goroutine emits the calls in listing order and checkpoints at the end
 	// of each slice, so the watermark only ever passes finished work while
 	// listing and detail requests keep the rate budget busy.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	seen := make(map[string]bool, len(st.Calls.Seen))
-	for id := range st.Calls.Seen {
-		seen[id] = true
-	}
-	p := s.newProducer(seen)
-	go p.run(ctx, from, to, time.Duration(s.opt.Config.SliceHours*float64(time.Hour)))
-	if err := s.consume(ctx, cancel, st, p, move); err != nil {
+	p := s.newProducer(st)
+	cctx, cancel := context.WithCancel(ctx)
+	go p.run(cctx, func(ctx context.Context) error {
+		return p.slices(ctx, from, to, time.Duration(s.opt.Config.SliceHours*float64(time.Hour)))
+	})
+	err := s.consume(cctx, cancel, st, p, move)
+	cancel()
+	if err != nil {
 		return err
 	}
-	if err := s.retryPending(ctx, st); err != nil {
-		return fmt.Errorf("pending transcripts: %w", err)
+	if !s.stopped() {
+		// Calls this run's window did not list: pending ones and settling
+		// ones are looked up by id in batches (listing requests only).
+		p = s.newProducer(st)
+		cctx, cancel = context.WithCancel(ctx)
+		go p.run(cctx, func(ctx context.Context) error { return p.revisit(ctx, st) })
+		err = s.consume(cctx, cancel, st, p, false)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("pending and settling calls: %w", err)
+		}
 	}
 	s.prune(st)
-	return s.sink.Checkpoint(ctx, st)
+	if err := s.sink.Checkpoint(ctx, st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if s.stopped() {
+		return s.interrupted()
+	}
+	return nil
 }
 
-func (s *Syncer) newProducer(seen map[string]bool) *producer {
+// revisitBatch is how many engagement ids one batch lookup asks for.
+const revisitBatch = 100
+
+func (s *Syncer) newProducer(st *State) *producer {
 	conc := max(1, s.opt.Config.MaxConcurrency)
-	return &producer{s: s, seen: seen, items: make(chan work, 256),
+	return &producer{s: s, known: maps.Clone(st.Calls.Known), items: make(chan work, 256),
 		ahead: make(chan struct{}, 4*conc), workers: make(chan struct{}, conc)}
 }
 
@@ -265,7 +347,8 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *Sta
 		if err != nil {
 			continue // draining after a failure
 		}
-		if it.sliceEnd != nil {
+		switch {
+		case it.sliceEnd != nil:
 			s.sum.Slices++
 			if move && (st.Calls.Watermark == nil || it.sliceEnd.After(*st.Calls.Watermark)) {
 				w := *it.sliceEnd
@@ -274,13 +357,14 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *Sta
 			s.prune(st)
 			if err = s.sink.Checkpoint(ctx, st); err != nil {
 				err = fmt.Errorf("checkpoint: %w", err)
-				cancel()
 			}
-			continue
-		}
-		err = s.handle(ctx, st, it, emit)
-		if it.result != nil {
-			<-p.ahead
+		case it.vanished != "":
+			s.vanished(st, it.vanished)
+		default:
+			err = s.handle(ctx, st, it, emit)
+			if it.result != nil {
+				<-p.ahead
+			}
 		}
 		if err != nil {
 			cancel()
@@ -292,13 +376,21 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *Sta
 	return p.err
 }
 
+// Actions of the pipeline.
+const (
+	actFetch   = "fetch"   // a new call (or a pending one now done): read its detail
+	actRefetch = "refetch" // a settling call that changed: read its detail again
+)
+
 // work is one step of the ordered pipeline: a call to emit (with its detail
-// request when one is made) or the end of a slice.
+// request when one is made), the end of a slice, or a pending call that its
+// batch lookup no longer returns.
 type work struct {
 	eng      Engagement
-	action   string // "fetch", StatusNoShow or StatusPending
+	action   string // actFetch, actRefetch, StatusNoShow or StatusPending
 	result   chan detailResult
 	sliceEnd *time.Time
+	vanished string
 }
 
 type detailResult struct {
@@ -308,33 +400,96 @@ type detailResult struct {
 	rows   []streamRow // the call's rows, built by the fetching goroutine
 }
 
-// producer lists the slices and dispatches detail requests. It owns the
-// counters it updates until items is closed.
+// producer lists and dispatches detail requests. It owns the counters it
+// updates until items is closed.
 type producer struct {
 	s       *Syncer
-	seen    map[string]bool // complete at the start of the run
+	known   map[string]KnownCall // the known calls at the start of the run
 	items   chan work
 	ahead   chan struct{} // bounds details fetched but not yet emitted
 	workers chan struct{} // bounds requests in flight
 	err     error
 }
 
-func (p *producer) run(ctx context.Context, from, to time.Time, slice time.Duration) {
+// run runs f, then closes items.
+func (p *producer) run(ctx context.Context, f func(context.Context) error) {
 	defer close(p.items)
+	if err := f(ctx); err != nil && !errors.Is(err, errStopped) {
+		p.err = err
+	}
+}
+
+// errStopped ends a producer whose run was stopped (Options.Stop).
+var errStopped = errors.New("stopped")
+
+func (p *producer) slices(ctx context.Context, from, to time.Time, slice time.Duration) error {
 	for a := from; a.Before(to); a = a.Add(slice) {
 		b := a.Add(slice)
 		if b.After(to) {
 			b = to
 		}
-		if err := p.slice(ctx, a, b); err != nil {
-			p.err = fmt.Errorf("calls %s – %s: %w", a.Format(time.RFC3339), b.Format(time.RFC3339), err)
-			return
+		engs, err := p.s.list(ctx, ListQuery{From: a, To: b})
+		if err == nil {
+			err = p.queue(ctx, engs)
+		}
+		if err != nil {
+			if errors.Is(err, errStopped) {
+				return err
+			}
+			return fmt.Errorf("calls %s – %s: %w", a.Format(time.RFC3339), b.Format(time.RFC3339), err)
 		}
 		end := b
 		if !p.send(ctx, work{sliceEnd: &end}) {
-			return
+			return ctx.Err()
 		}
 	}
+	return nil
+}
+
+// revisit looks up, by id, the pending calls and the settling calls this
+// run's window did not list.
+func (p *producer) revisit(ctx context.Context, st *State) error {
+	s := p.s
+	var ids []string
+	pending := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(st.Calls.Pending)) {
+		if !s.done[id] {
+			ids = append(ids, id)
+			pending[id] = true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.known)) {
+		if !s.done[id] && s.settling(p.known[id]) {
+			ids = append(ids, id)
+		}
+	}
+	for len(ids) > 0 {
+		batch := ids[:min(revisitBatch, len(ids))]
+		ids = ids[len(batch):]
+		engs, err := s.list(ctx, ListQuery{IDs: batch})
+		if err != nil {
+			return err
+		}
+		want := make(map[string]bool, len(batch))
+		for _, id := range batch {
+			want[id] = true
+		}
+		// An API that ignored the filter would return other engagements:
+		// only the ones asked for are used.
+		engs = slices.DeleteFunc(engs, func(e Engagement) bool { return !want[e.ID] })
+		if err := p.queue(ctx, engs); err != nil {
+			return err
+		}
+		for _, id := range batch {
+			if pending[id] && !s.done[id] {
+				s.done[id] = true
+				if !p.send(ctx, work{vanished: id}) {
+					return ctx.Err()
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (p *producer) send(ctx context.Context, w work) bool {
@@ -346,14 +501,13 @@ func (p *producer) send(ctx context.Context, w work) bool {
 	}
 }
 
-// slice lists one slice and queues every call in it.
-func (p *producer) slice(ctx context.Context, from, to time.Time) error {
+// queue decides what to do with each listed engagement and queues it.
+func (p *producer) queue(ctx context.Context, engs []Engagement) error {
 	s := p.s
-	engs, err := s.list(ctx, from, to)
-	if err != nil {
-		return err
-	}
 	for _, e := range engs {
+		if s.stopped() {
+			return errStopped
+		}
 		switch {
 		case !e.IsRecordedCall():
 			s.sum.Skipped++
@@ -362,13 +516,21 @@ func (p *producer) slice(ctx context.Context, from, to time.Time) error {
 			continue // repeated across pages or narrowed windows
 		}
 		s.done[e.ID] = true
-		if p.seen[e.ID] {
-			s.sum.AlreadyDone++
-			continue
+		w := work{eng: e, action: actFetch}
+		if k, ok := p.known[e.ID]; ok {
+			if !p.changed(k, &e) {
+				s.sum.AlreadyDone++
+				continue
+			}
+			w.action = actRefetch
+		} else {
+			s.sum.Calls++
 		}
-		s.sum.Calls++
-		w := work{eng: e, action: "fetch"}
 		switch {
+		case w.action == actRefetch:
+			if !p.fetch(ctx, &w) {
+				return ctx.Err()
+			}
 		case e.NoShow != nil && *e.NoShow:
 			w.action = StatusNoShow
 		case strings.ToLower(e.ProcessingState) != "" && strings.ToLower(e.ProcessingState) != "done":
@@ -383,6 +545,19 @@ func (p *producer) slice(ctx context.Context, from, to time.Time) error {
 		}
 	}
 	return nil
+}
+
+// changed reports whether a known call must be read again: it is settling,
+// and its listing changed or its AI output was pending and is due for a
+// recheck.
+func (p *producer) changed(k KnownCall, e *Engagement) bool {
+	if !p.s.settling(k) {
+		return false
+	}
+	if k.Listing != e.Fingerprint() {
+		return true
+	}
+	return k.AIPending && (k.RecheckAt == nil || !p.s.now().Before(*k.RecheckAt))
 }
 
 // fetch starts the detail request of w, once there is room ahead and a free
@@ -405,7 +580,7 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 			// the costly part of a call after decoding; it runs here, in
 			// parallel, and the consumer only writes them in order.
 			if r.status = detailStatus(c); r.status != StatusPending {
-				r.rows = callRows(&e, c, r.status, p.s.lim)
+				r.rows = callRows(&e, c, r.status, p.s.lim, p.s.children)
 			}
 		}
 		out <- r
@@ -413,11 +588,19 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 	return true
 }
 
-// detailStatus is the transcript status a conversation's status means.
+// detailStatus is the transcript status a conversation's status means:
+// "done" is complete; "unknown" (the documented default) is complete when
+// the detail has a transcript, else still pending; "no show" has no
+// transcript to wait for; "processing", "live" and "scheduled" are pending.
 func detailStatus(c *Conversation) string {
 	switch c.Status {
 	case "done", "":
 		return StatusComplete
+	case "unknown":
+		if len(c.Utterances) > 0 {
+			return StatusComplete
+		}
+		return StatusPending
 	case "no show", "no_show", "noshow":
 		return StatusNoShow
 	default:
@@ -429,7 +612,7 @@ func detailStatus(c *Conversation) string {
 func (s *Syncer) handle(ctx context.Context, st *State, w work, emit emitter) error {
 	switch w.action {
 	case StatusNoShow:
-		return s.finish(st, &w.eng, callRows(&w.eng, nil, StatusNoShow, s.lim), StatusNoShow, emit)
+		return s.finish(st, &w.eng, nil, callRows(&w.eng, nil, StatusNoShow, s.lim, s.children), StatusNoShow, emit)
 	case StatusPending:
 		return s.markPending(st, &w.eng, emit)
 	}
@@ -440,42 +623,48 @@ func (s *Syncer) handle(ctx context.Context, st *State, w work, emit emitter) er
 		return ctx.Err()
 	}
 	s.sum.DetailRequests++
+	if w.action == actRefetch {
+		return s.handleRefetch(st, &w.eng, r, emit)
+	}
 	return s.handleDetail(st, &w.eng, r, emit)
 }
 
-// prune forgets seen calls that no future look-back can list again.
+// prune forgets known calls that no future run lists again or re-reads:
+// older than the look-back reach and no longer settling.
 func (s *Syncer) prune(st *State) {
 	if st.Calls.Watermark == nil {
 		return
 	}
 	horizon := st.Calls.Watermark.Add(-time.Duration(s.opt.Config.LookbackHours*float64(time.Hour)) - 24*time.Hour)
-	for id, c := range st.Calls.Seen {
-		if c.StartedAt.Before(horizon) {
-			delete(st.Calls.Seen, id)
+	for id, c := range st.Calls.Known {
+		if c.StartedAt.Before(horizon) && !s.settling(c) {
+			delete(st.Calls.Known, id)
 		}
 	}
 }
 
-// list returns every engagement in [from, to). A 504 narrows the window: the
-// two halves are listed separately, down to five minutes.
-func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, error) {
+// list returns every engagement of q. A 504 on a date window narrows it:
+// the two halves are listed separately, down to five minutes.
+func (s *Syncer) list(ctx context.Context, q ListQuery) ([]Engagement, error) {
 	var out []Engagement
-	key := ""
 	seenKeys := map[string]bool{}
 	seenIDs := map[string]bool{}
 	for {
+		if s.stopped() {
+			return nil, errStopped
+		}
 		s.sum.ListRequests++
-		p, err := s.opt.API.ListEngagements(ctx, ListQuery{From: from, To: to, Continuation: key})
+		p, err := s.opt.API.ListEngagements(ctx, q)
 		var gt *GatewayTimeoutError
-		if errors.As(err, &gt) && to.Sub(from) > 5*time.Minute {
+		if errors.As(err, &gt) && len(q.IDs) == 0 && q.To.Sub(q.From) > 5*time.Minute {
 			s.sum.Narrowed++
-			mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
-			s.log.Warn("list timed out; narrowing the window", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339))
-			left, err := s.list(ctx, from, mid)
+			mid := q.From.Add(q.To.Sub(q.From) / 2).Truncate(time.Second)
+			s.log.Warn("list timed out; narrowing the window", "from", q.From.Format(time.RFC3339), "to", q.To.Format(time.RFC3339))
+			left, err := s.list(ctx, ListQuery{From: q.From, To: mid})
 			if err != nil {
 				return nil, err
 			}
-			right, err := s.list(ctx, mid, to)
+			right, err := s.list(ctx, ListQuery{From: mid, To: q.To})
 			if err != nil {
 				return nil, err
 			}
@@ -504,11 +693,11 @@ func (s *Syncer) list(ctx context.Context, from, to time.Time) ([]Engagement, er
 		// A page of engagements all listed already under a new key: an API
 		// that ignores the key but mints a new one would loop forever.
 		if fresh == 0 {
-			s.log.Warn("the listing repeats itself under a new continuation key; ending it", "from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339))
+			s.log.Warn("the listing repeats itself under a new continuation key; ending it", "from", q.From.Format(time.RFC3339), "to", q.To.Format(time.RFC3339))
 			return out, nil
 		}
 		seenKeys[p.Next] = true
-		key = p.Next
+		q.Continuation = p.Next
 	}
 }
 
@@ -517,13 +706,37 @@ func (s *Syncer) handleDetail(st *State, e *Engagement, r detailResult, emit emi
 	switch {
 	case errors.As(r.err, &nf):
 		s.sum.NotFound++
-		return s.finish(st, e, callRows(e, nil, StatusNotFound, s.lim), StatusNotFound, emit)
+		return s.finish(st, e, nil, callRows(e, nil, StatusNotFound, s.lim, s.children), StatusNotFound, emit)
 	case r.err != nil:
 		return fmt.Errorf("call %s: %w", e.ID, r.err)
 	case r.status == StatusPending:
 		return s.markPending(st, e, emit)
 	}
-	return s.finish(st, e, r.rows, r.status, emit)
+	return s.finish(st, e, r.conv, r.rows, r.status, emit)
+}
+
+// handleRefetch writes a settling call read again: its rows replace the
+// ones written before only when its content changed. A call that is gone
+// (404) or no longer done keeps the rows it has; it stops settling.
+func (s *Syncer) handleRefetch(st *State, e *Engagement, r detailResult, emit emitter) error {
+	s.sum.Refetched++
+	k := st.Calls.Known[e.ID]
+	var nf *NotFoundError
+	switch {
+	case errors.As(r.err, &nf), r.err == nil && r.status == StatusPending:
+		s.log.Warn("a complete call is no longer readable; keeping what was loaded", "call_id", e.ID)
+		k.Listing, k.AIPending, k.RecheckAt = e.Fingerprint(), false, nil
+		st.Calls.Known[e.ID] = k
+		return nil
+	case r.err != nil:
+		return fmt.Errorf("call %s: %w", e.ID, r.err)
+	}
+	if r.conv.Fingerprint() == k.Content && r.status == k.Status {
+		s.record(st, e, r.conv, r.status) // same content: only the hashes and AI flags move
+		return nil
+	}
+	s.sum.RefetchedChanged++
+	return s.finish(st, e, r.conv, r.rows, r.status, emit)
 }
 
 // streamRow is one row of one stream.
@@ -533,11 +746,16 @@ type streamRow struct {
 }
 
 // callRows builds every row of a call in a final state: the calls row and,
-// from the detail, participants, utterances, trackers, action items and
-// metrics. Without a detail (no-show, 404, abandoned) the listing still
-// tells who was on the call, which trackers matched and the action items.
-func callRows(e *Engagement, c *Conversation, status string, lim limits) []streamRow {
-	meta := rowMeta{}
+// from the detail, participants, utterances, talk segments, trackers, action
+// items and metrics. Without a detail (no-show, 404, abandoned) the listing
+// still tells who was on the call, which trackers matched and the action
+// items. children names the child streams emitted, which the calls row
+// records: together they replace the call's earlier child rows.
+func callRows(e *Engagement, c *Conversation, status string, lim limits, children []string) []streamRow {
+	meta := rowMeta{children: children}
+	if meta.children == nil {
+		meta.children = []string{}
+	}
 	detail := c
 	if detail == nil {
 		detail = &Conversation{}
@@ -553,15 +771,35 @@ func callRows(e *Engagement, c *Conversation, status string, lim limits) []strea
 }
 
 // finish emits a call in a final state and remembers it.
-func (s *Syncer) finish(st *State, e *Engagement, rows []streamRow, status string, emit emitter) error {
+func (s *Syncer) finish(st *State, e *Engagement, c *Conversation, rows []streamRow, status string, emit emitter) error {
 	for _, r := range rows {
 		if err := emit(r.stream, r.row); err != nil {
 			return err
 		}
 	}
-	delete(st.Calls.Pending, e.ID)
-	st.Calls.Seen[e.ID] = SeenCall{StartedAt: e.StartedAt, Status: status}
+	s.record(st, e, c, status)
 	return nil
+}
+
+// aiRecheckFirst is the wait before a call whose AI output was pending is
+// read again; it doubles with each recheck, within the settle window.
+const aiRecheckFirst = time.Hour
+
+// record remembers a call in a final state, with the hashes of what the
+// listing and the detail said.
+func (s *Syncer) record(st *State, e *Engagement, c *Conversation, status string) {
+	delete(st.Calls.Pending, e.ID)
+	prev := st.Calls.Known[e.ID]
+	k := KnownCall{StartedAt: e.StartedAt, Status: status, Listing: e.Fingerprint()}
+	if c != nil {
+		k.Content = c.Fingerprint()
+		if c.AIPending() {
+			k.AIPending, k.Rechecks = true, prev.Rechecks+1
+			at := s.now().UTC().Add(aiRecheckFirst << min(prev.Rechecks, 10)).Truncate(time.Second)
+			k.RecheckAt = &at
+		}
+	}
+	st.Calls.Known[e.ID] = k
 }
 
 // markPending emits the listing's view of a call whose transcript is not
@@ -569,13 +807,12 @@ func (s *Syncer) finish(st *State, e *Engagement, rows []streamRow, status strin
 func (s *Syncer) markPending(st *State, e *Engagement, emit emitter) error {
 	p, ok := st.Calls.Pending[e.ID]
 	if !ok {
-		p = PendingCall{FirstSeen: s.now().UTC().Truncate(time.Second)}
+		p = PendingCall{StartedAt: e.StartedAt, FirstSeen: s.now().UTC().Truncate(time.Second)}
 	}
 	if maxAge := time.Duration(s.opt.Config.PendingMaxHours * float64(time.Hour)); s.now().Sub(p.FirstSeen) > maxAge {
 		return s.abandon(st, e, p, emit)
 	}
 	p.Attempts++
-	p.Engagement = *e
 	st.Calls.Pending[e.ID] = p
 	return emit("calls", callRow(e, nil, StatusPending, rowMeta{}))
 }
@@ -583,52 +820,30 @@ func (s *Syncer) markPending(st *State, e *Engagement, emit emitter) error {
 // abandon records a call whose transcript never became ready as given up,
 // and reports it.
 func (s *Syncer) abandon(st *State, e *Engagement, p PendingCall, emit emitter) error {
-	s.sum.Abandoned = append(s.sum.Abandoned, e.ID)
-	msg := fmt.Sprintf("call %s: transcript still not ready %s after it was first listed (%d attempts); recorded as abandoned",
-		e.ID, s.now().Sub(p.FirstSeen).Round(time.Minute), p.Attempts)
-	s.log.Warn(msg, "call_id", e.ID)
+	s.report(e.ID, fmt.Sprintf("call %s: transcript still not ready %s after it was first listed (%d attempts); recorded as abandoned",
+		e.ID, s.now().Sub(p.FirstSeen).Round(time.Minute), p.Attempts))
+	return s.finish(st, e, nil, callRows(e, nil, StatusAbandoned, s.lim, s.children), StatusAbandoned, emit)
+}
+
+// vanished handles a pending call that its batch lookup no longer returns
+// (deleted, or made private): it is kept until pending_max_hours, then
+// given up. Its calls row keeps the listing's last view (status pending).
+func (s *Syncer) vanished(st *State, id string) {
+	p := st.Calls.Pending[id]
+	p.Attempts++
+	if s.now().Sub(p.FirstSeen) <= time.Duration(s.opt.Config.PendingMaxHours*float64(time.Hour)) {
+		st.Calls.Pending[id] = p
+		return
+	}
+	delete(st.Calls.Pending, id)
+	s.report(id, fmt.Sprintf("call %s: no longer listed %s after it was first seen (deleted or made private); given up",
+		id, s.now().Sub(p.FirstSeen).Round(time.Minute)))
+}
+
+func (s *Syncer) report(id, msg string) {
+	s.sum.Abandoned = append(s.sum.Abandoned, id)
+	s.log.Warn(msg, "call_id", id)
 	if s.status != nil {
 		s.status.Log("WARN", msg)
 	}
-	return s.finish(st, e, callRows(e, nil, StatusAbandoned, s.lim), StatusAbandoned, emit)
-}
-
-// retryPending handles pending calls that this run's listing did not reach:
-// they are fetched by id, or given up once older than pending_max_hours.
-func (s *Syncer) retryPending(ctx context.Context, st *State) error {
-	maxAge := time.Duration(s.opt.Config.PendingMaxHours * float64(time.Hour))
-	now := s.now()
-	emit := s.emit(ctx)
-	var todo []Engagement
-	for _, id := range sortedKeys(st.Calls.Pending) {
-		if s.done[id] {
-			continue
-		}
-		p := st.Calls.Pending[id]
-		e := p.Engagement
-		s.done[id] = true
-		if now.Sub(p.FirstSeen) > maxAge {
-			if err := s.abandon(st, &e, p, emit); err != nil {
-				return err
-			}
-			continue
-		}
-		todo = append(todo, e)
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	p := s.newProducer(nil)
-	go func() {
-		defer close(p.items)
-		for _, e := range todo {
-			w := work{eng: e, action: "fetch"}
-			if !p.fetch(ctx, &w) || !p.send(ctx, w) {
-				return
-			}
-		}
-	}()
-	return s.consume(ctx, cancel, st, p, false)
 }

@@ -342,8 +342,7 @@ func TestChildExtract(t *testing.T) {
 	}
 	_, err = connector.Extract(context.Background(), connector.ExtractOptions{
 		Config: cfg, OutDir: dir, State: st, Now: func() time.Time { return now },
-		CommitRows: 1, // commit every slice, so that kills land between commits
-		SaveState:  func(s *connector.State) error { return connector.SaveState(statePath, s) },
+		SaveState: func(s *connector.State) error { return connector.SaveState(statePath, s) },
 	})
 	if err != nil {
 		t.Fatal(err)

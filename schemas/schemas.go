@@ -101,7 +101,7 @@ func (s *Stream) Family() Family {
 
 // Order lists the streams in the order they are documented and emitted.
 var Order = []string{
-	"calls", "participants", "utterances", "trackers", "tracker_mentions",
+	"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions",
 	"action_items", "call_metrics", "users", "teams",
 }
 

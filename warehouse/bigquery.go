@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
 
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
@@ -44,7 +45,14 @@ type bigQuery struct {
 }
 
 func openBigQuery(ctx context.Context, project, dataset string, opt Options) (*bigQuery, error) {
-	c, err := bigquery.NewClient(ctx, project, opt.ClientOptions...)
+	copts := opt.ClientOptions
+	if ep := opt.BigQueryEndpoint; ep != "" {
+		if !strings.Contains(ep, "://") {
+			ep = "http://" + ep
+		}
+		copts = append([]option.ClientOption{option.WithEndpoint(ep), option.WithoutAuthentication()}, copts...)
+	}
+	c, err := bigquery.NewClient(ctx, project, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: BigQuery client for project %s: %w (credentials come from Application Default Credentials or GOOGLE_APPLICATION_CREDENTIALS)", project, err)
 	}
@@ -385,6 +393,11 @@ func (b *bigQuery) Load(ctx context.Context, dir string, state []byte) (*LoadRes
 			return nil, err
 		}
 	}
+	if len(todo[replacingStream]) > 0 {
+		if err := b.deleteReplaced(ctx, res); err != nil {
+			return nil, err
+		}
+	}
 	if state != nil {
 		line, _ := json.Marshal(map[string]any{"id": stateID, "state": string(state), "updated_at": b.opt.Now().UTC().Format(time.RFC3339Nano)})
 		if err := b.loadJSON(ctx, StateTable, stateSchema, bigquery.WriteTruncate, line); err != nil {
@@ -457,6 +470,12 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 	if err := b.opt.fail("merged:" + st.Name); err != nil {
 		return err
 	}
+	if st.Name == replacingStream {
+		q := fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", b.table(replacedTable), replacedSQL("bigquery", b.table(stage), b.table(st.Name)))
+		if err := b.query(ctx, q, "calls whose child rows are replaced", nil); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	now := b.opt.Now().UTC().Format(time.RFC3339Nano)
 	for _, f := range fs {
@@ -470,6 +489,44 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 	}
 	if err := b.c.Dataset(b.raw).Table(stage).Delete(ctx); err != nil && !isNotFound(err) {
 		return fmt.Errorf("warehouse: drop %s.%s: %w", b.raw, stage, err)
+	}
+	return nil
+}
+
+// query runs one query job and waits for it; stats, when set, receives its
+// statistics.
+func (b *bigQuery) query(ctx context.Context, q, what string, stats func(*bigquery.QueryStatistics)) error {
+	job, err := b.c.Query(q).Run(ctx)
+	if err != nil {
+		return fmt.Errorf("warehouse: %s: %w", what, err)
+	}
+	js, err := b.wait(ctx, job, what)
+	if err != nil {
+		return err
+	}
+	if qs, ok := js.Statistics.Details.(*bigquery.QueryStatistics); ok && stats != nil {
+		stats(qs)
+	}
+	return nil
+}
+
+// deleteReplaced deletes the child rows the replacing calls no longer have
+// (see replacedSQL), then the list of those calls. Each statement is safe
+// to repeat: a crash before the list is dropped redoes the deletes.
+func (b *bigQuery) deleteReplaced(ctx context.Context, res *LoadResult) error {
+	for _, child := range childStreamNames() {
+		err := b.query(ctx, deleteReplacedSQL(child, b.table(child), b.table(replacedTable)), "replace the child rows of re-read calls in "+child,
+			func(qs *bigquery.QueryStatistics) {
+				if qs.DMLStats != nil && qs.DMLStats.DeletedRowCount > 0 {
+					res.stream(child).Deleted += qs.DMLStats.DeletedRowCount
+				}
+			})
+		if err != nil {
+			return err
+		}
+	}
+	if err := b.c.Dataset(b.raw).Table(replacedTable).Delete(ctx); err != nil && !isNotFound(err) {
+		return fmt.Errorf("warehouse: drop %s.%s: %w", b.raw, replacedTable, err)
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func TestBigQuerySchemaEvolution(t *testing.T) {
 	if last := fields[len(fields)-1]; last.Name != "sentiment_score" || last.Type != "FLOAT" {
 		t.Fatalf("last column %+v", last)
 	}
-	if dumped := d.rawDump("chorus_raw", "calls"); !strings.Contains(dumped, "sentiment_score=0.5 started_at=<nil> summary=<nil> title=new") {
+	if dumped := d.rawDump("chorus_raw", "calls"); !strings.Contains(dumped, "sentiment_score=0.5 started_at=<nil> summary=<nil> summary_error=<nil> title=new") {
 		t.Fatalf("c9 row: %s", d.rawDump("chorus_raw", "calls"))
 	}
 

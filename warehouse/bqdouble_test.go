@@ -596,8 +596,74 @@ func unquoteList(s string) []string {
 	return out
 }
 
+// reReplaced and reDeleteReplaced match the loader's statements that
+// replace the child rows of re-read calls (see replacedSQL).
+var (
+	reReplaced       = regexp.MustCompile("(?s)^CREATE OR REPLACE TABLE `([^`]+)` AS SELECT DISTINCT s.call_id, s._sync_id, child AS stream\nFROM `([^`]+)` AS s JOIN `([^`]+)` AS t ON t.call_id = s.call_id AND t._sync_id = s._sync_id\nCROSS JOIN UNNEST\\(s._child_streams\\) AS child$")
+	reDeleteReplaced = regexp.MustCompile("(?s)^DELETE FROM `([^`]+)` AS t WHERE EXISTS \\(SELECT 1 FROM `([^`]+)` AS r\nWHERE r.call_id = t.call_id AND r.stream = '([a-z_]+)' AND r._sync_id IS DISTINCT FROM t._sync_id\\)$")
+)
+
+// runReplace executes the two statements of reReplaced and
+// reDeleteReplaced.
+func (d *bqDouble) runReplace(sql string) (*bq.DmlStatistics, bool, error) {
+	if m := reReplaced.FindStringSubmatch(sql); m != nil {
+		stage, calls := d.tables[dropProject(m[2])], d.tables[dropProject(m[3])]
+		if stage == nil || calls == nil {
+			return nil, true, fmt.Errorf("Not found: Table %s or %s", m[2], m[3])
+		}
+		won := map[string]bool{}
+		for _, r := range calls.rows {
+			won[fmt.Sprint(r["call_id"], "\x00", r["_sync_id"])] = true
+		}
+		out := &bqTable{meta: &bq.Table{Schema: &bq.TableSchema{Fields: []*bq.TableFieldSchema{{Name: "call_id"}, {Name: "_sync_id"}, {Name: "stream"}}}}}
+		seen := map[string]bool{}
+		for _, r := range stage.rows {
+			if !won[fmt.Sprint(r["call_id"], "\x00", r["_sync_id"])] {
+				continue
+			}
+			children, _ := r["_child_streams"].([]any)
+			for _, c := range children {
+				k := fmt.Sprint(r["call_id"], "\x00", r["_sync_id"], "\x00", c)
+				if !seen[k] {
+					seen[k] = true
+					out.rows = append(out.rows, map[string]any{"call_id": r["call_id"], "_sync_id": r["_sync_id"], "stream": c})
+				}
+			}
+		}
+		d.tables[dropProject(m[1])] = out
+		return &bq.DmlStatistics{}, true, nil
+	}
+	if m := reDeleteReplaced.FindStringSubmatch(sql); m != nil {
+		child, replaced := d.tables[dropProject(m[1])], d.tables[dropProject(m[2])]
+		if child == nil || replaced == nil {
+			return nil, true, fmt.Errorf("Not found: Table %s or %s", m[1], m[2])
+		}
+		by := map[string]any{}
+		for _, r := range replaced.rows {
+			if r["stream"] == m[3] {
+				by[fmt.Sprint(r["call_id"])] = r["_sync_id"]
+			}
+		}
+		stats := &bq.DmlStatistics{}
+		kept := child.rows[:0]
+		for _, r := range child.rows {
+			if sync, ok := by[fmt.Sprint(r["call_id"])]; ok && fmt.Sprint(sync) != fmt.Sprint(r["_sync_id"]) {
+				stats.DeletedRowCount++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		child.rows = kept
+		return stats, true, nil
+	}
+	return nil, false, nil
+}
+
 func (d *bqDouble) runQuery(sql string) (*bq.DmlStatistics, error) {
 	d.Queries = append(d.Queries, sql)
+	if stats, ok, err := d.runReplace(sql); ok {
+		return stats, err
+	}
 	m := reMerge.FindStringSubmatch(sql)
 	if m == nil {
 		return nil, fmt.Errorf("double: only the loader's MERGE is supported, got: %.200s", sql)

@@ -344,6 +344,7 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 		return fmt.Errorf("warehouse: begin load in %s: %w", d.path, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	replaced := false
 	for _, st := range schemas.All() {
 		fs := todo[st.Name]
 		if len(fs) == 0 {
@@ -351,6 +352,15 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 		}
 		if err := d.loadStream(ctx, tx, st, fs, res); err != nil {
 			return err
+		}
+		if st.Name == replacingStream {
+			var err error
+			if replaced, err = d.stageReplaced(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "DROP TABLE _chorus_stage"); err != nil {
+			return fmt.Errorf("warehouse: drop staging for %s: %w", st.Name, err)
 		}
 		if err := d.opt.fail("merged:" + st.Name); err != nil {
 			return err
@@ -361,6 +371,11 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 				f.Stream, f.SHA256, f.Rel, f.Size, f.Rows, f.SyncID, loadID, now); err != nil {
 				return fmt.Errorf("warehouse: ledger: %w", err)
 			}
+		}
+	}
+	if replaced {
+		if err := d.deleteReplaced(ctx, tx, res); err != nil {
+			return err
 		}
 	}
 	if state != nil {
@@ -522,7 +537,45 @@ func compatible(tt, ft string) bool {
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// loadStream stages a stream's new files and merges them into its table.
+// stageReplaced records, from the calls just staged and merged, the calls
+// whose child rows are replaced (see replacedSQL). It reports whether there
+// are any; a calls table without the lineage column (files of an older
+// extract) replaces nothing.
+func (d *duckDB) stageReplaced(ctx context.Context, tx *sql.Tx) (bool, error) {
+	_, types, err := tableColumns(ctx, tx, DuckDBRawSchema, replacingStream)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := types[childStreamsCol]; !ok {
+		return false, nil
+	}
+	q := "CREATE OR REPLACE TEMP TABLE " + replacedTable + " AS " +
+		replacedSQL("duckdb", "_chorus_stage", DuckDBRawSchema+"."+quoteIdent(replacingStream))
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return false, fmt.Errorf("warehouse: calls whose child rows are replaced: %w", err)
+	}
+	return true, nil
+}
+
+// deleteReplaced deletes the child rows the replacing calls no longer have.
+func (d *duckDB) deleteReplaced(ctx context.Context, tx *sql.Tx, res *LoadResult) error {
+	for _, child := range childStreamNames() {
+		r, err := tx.ExecContext(ctx, deleteReplacedSQL(child, DuckDBRawSchema+"."+quoteIdent(child), replacedTable))
+		if err != nil {
+			return fmt.Errorf("warehouse: replace the child rows of re-read calls in %s.%s: %w", DuckDBRawSchema, child, err)
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			res.stream(child).Deleted += n
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+replacedTable); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	return nil
+}
+
+// loadStream stages a stream's new files (as _chorus_stage, which the
+// caller drops) and merges them into its table.
 func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream, files []*sourceFile, res *LoadResult) error {
 	table := DuckDBRawSchema + "." + quoteIdent(st.Name)
 	qualified := DuckDBRawSchema + "." + st.Name
@@ -635,9 +688,6 @@ WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)`,
 		table, strings.Join(on, " AND "), newer, strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
 	if _, err := tx.ExecContext(ctx, merge); err != nil {
 		return fmt.Errorf("warehouse: merge into %s: %w", qualified, err)
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE _chorus_stage"); err != nil {
-		return fmt.Errorf("warehouse: drop staging for %s: %w", qualified, err)
 	}
 	sr.Inserted += ins
 	sr.Updated += upd

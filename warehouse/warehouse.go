@@ -71,6 +71,10 @@ type Options struct {
 	// option.WithEndpoint, option.WithHTTPClient, option.WithoutAuthentication).
 	// Credentials otherwise come from Application Default Credentials.
 	ClientOptions []option.ClientOption
+	// BigQueryEndpoint, when set, is a BigQuery emulator: host:port (as in
+	// BIGQUERY_EMULATOR_HOST, meaning http://host:port) or a base URL. The
+	// client talks REST to it without credentials. Empty means BigQuery.
+	BigQueryEndpoint string
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for loaded_at/updated_at; nil is time.Now.
@@ -139,10 +143,56 @@ type StreamResult struct {
 	Bytes        int64 `json:"bytes"`
 	// RowsRead counts rows in the loaded files; Inserted and Updated count
 	// table rows (several versions of a key in one load count once).
-	RowsRead     int64    `json:"rows_read"`
-	Inserted     int64    `json:"inserted"`
-	Updated      int64    `json:"updated"`
+	RowsRead int64 `json:"rows_read"`
+	Inserted int64 `json:"inserted"`
+	Updated  int64 `json:"updated"`
+	// Deleted counts rows of calls written again as a whole whose new
+	// version no longer has them (an action item Chorus removed, …).
+	Deleted      int64    `json:"deleted,omitempty"`
 	AddedColumns []string `json:"added_columns,omitempty"`
+}
+
+// Replacing a call's child rows. A calls row whose _child_streams lists
+// streams (see schemas/calls.json) comes with the complete set of that
+// call's rows in those streams: after the merge, the call's rows in them
+// that an older sync wrote and this one did not are deleted. Only calls rows
+// that won the merge count (the table holds their _sync_id).
+const (
+	replacingStream = "calls"
+	childStreamsCol = "_child_streams"
+	replacedTable   = "_chorus_replaced"
+)
+
+// replacedSQL selects, from the staged calls, the (call, sync, stream)
+// triples whose rows replace the earlier ones; stage and table are the
+// staged rows and the calls table. The two dialects name an unnested list
+// element differently: AS u(child) in DuckDB, AS child in BigQuery.
+func replacedSQL(dialect, stage, table string) string {
+	alias := "u(child)"
+	if dialect == "bigquery" {
+		alias = "child"
+	}
+	return fmt.Sprintf(`SELECT DISTINCT s.call_id, s._sync_id, child AS stream
+FROM %s AS s JOIN %s AS t ON t.call_id = s.call_id AND t._sync_id = s._sync_id
+CROSS JOIN UNNEST(s.%s) AS %s`, stage, table, childStreamsCol, alias)
+}
+
+// deleteReplacedSQL deletes a child stream's rows of replaced calls that
+// the replacing sync did not write.
+func deleteReplacedSQL(child, table, replaced string) string {
+	return fmt.Sprintf(`DELETE FROM %s AS t WHERE EXISTS (SELECT 1 FROM %s AS r
+WHERE r.call_id = t.call_id AND r.stream = '%s' AND r._sync_id IS DISTINCT FROM t._sync_id)`, table, replaced, child)
+}
+
+// childStreamNames are the streams whose rows belong to one call.
+func childStreamNames() []string {
+	var out []string
+	for _, st := range schemas.All() {
+		if st.Family() == schemas.FamilyCalls && st.Name != replacingStream {
+			out = append(out, st.Name)
+		}
+	}
+	return out
 }
 
 func newResult() *LoadResult { return &LoadResult{Streams: map[string]*StreamResult{}} }

@@ -165,7 +165,9 @@ func TestBadInput(t *testing.T) {
 
 		// ---- state ----
 		{name: "state/truncated", files: stateFile(string(baseState[:len(baseState)/2])), args: extract(), code: 2, want: "state: not valid JSON"},
-		{name: "state/wrong version", files: stateFile(`{"version":2,"tenant":"x"}`), args: extract(), code: 2, want: "version 2 is not supported"},
+		{name: "state/newer version", files: stateFile(`{"format":"chorus-elt-state","version":3,"tenant":"x"}`), args: extract(), code: 2, want: "version 3 was written by a newer chorus-elt"},
+		{name: "state/unknown format", files: stateFile(`{"format":"other-tool","version":2,"tenant":"x"}`), args: extract(), code: 2, want: `not a chorus-elt state document (format "other-tool"`},
+		{name: "state/bad known call", files: stateFile(`{"format":"chorus-elt-state","version":2,"tenant":"127.0.0.1","calls":{"known":{"A":{"status":"complete"}}}}`), args: extract(), code: 2, want: `calls.known["A"] needs`},
 		{name: "state/another tenant", files: stateFile(`{"version":1,"tenant":"other.chorus.ai"}`), args: extract(), code: 2, want: `belongs to tenant "other.chorus.ai"`},
 		{name: "state/not JSON", files: stateFile("watermark=yesterday\n"), args: extract(), code: 2, want: "state: not valid JSON"},
 		{name: "state/no version", files: stateFile(`{"calls":{}}`), args: extract(), code: 2, want: `no "version" key`},
@@ -312,7 +314,7 @@ func TestBadInput(t *testing.T) {
 func runCLICtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb strings.Builder
-	code := run(ctx, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
+	code := run(ctx, nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
 	for _, s := range []string{out.String(), errb.String()} {
 		if strings.Contains(s, cliToken) {
 			t.Fatalf("token leaked in output of %v:\n%s", args, s)

@@ -11,11 +11,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,9 +24,9 @@ import (
 // CHORUS_ELT_AS_CLI=1 this test binary is chorus-elt.
 func TestMain(m *testing.M) {
 	if os.Getenv(cliEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args, os.Stdout, os.Stderr)
-		stop()
+		ctx, stop, release := onSignals(context.Background())
+		code := run(ctx, stop, os.Args, os.Stdout, os.Stderr)
+		release()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
@@ -76,14 +74,9 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	customers := filepath.Join(root, "customers.csv")
-	f, err := os.Create(customers)
-	if err != nil {
+	if err := writeCustomersCSV(tenant, customers); err != nil {
 		t.Fatal(err)
 	}
-	if err := tenant.WriteCustomersCSV(f, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	runArgs := func(dir string) ([]string, string) {
 		db := filepath.Join(dir, "chorus.duckdb")
 		args := []string{"chorus-elt", "--log-format", "json", "--log-level", "info", "run",

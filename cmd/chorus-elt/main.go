@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,17 +30,64 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+	ctx, stop, release := onSignals(context.Background())
+	code := run(ctx, stop, os.Args, os.Stdout, os.Stderr)
+	release()
+	os.Exit(code)
 }
 
-// env is what commands share: the streams and the logger.
+// stopGrace is how long the work in flight may take after SIGINT or
+// SIGTERM before it is cancelled.
+const stopGrace = 20 * time.Second
+
+// onSignals turns the first SIGINT or SIGTERM (what Airflow and Kubernetes
+// send) into a clean stop: stop is closed, so a sync starts no new request,
+// writes what it fetched and checkpoints; the context is cancelled after
+// stopGrace or at a second signal.
+func onSignals(parent context.Context) (ctx context.Context, stop <-chan struct{}, release func()) {
+	ctx, cancel := context.WithCancel(parent)
+	stopped := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		close(stopped)
+		select {
+		case <-sigs:
+		case <-time.After(stopGrace):
+		case <-done:
+		}
+		cancel()
+	}()
+	return ctx, stopped, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// env is what commands share: the streams, the logger and the stop signal.
 type env struct {
 	stdout io.Writer
 	stderr *redactor
 	out    *redactor // stdout, when it is run's own (nil in some tests)
 	log    *slog.Logger
+	stop   <-chan struct{}
+}
+
+// stopped reports whether a stop was asked for (SIGINT, SIGTERM).
+func (e *env) stopped() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // redactToken arms the token filter on stdout and stderr.
@@ -50,10 +98,11 @@ func (e *env) redactToken(s connector.Secret) {
 	}
 }
 
-// run executes the CLI and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run executes the CLI and returns the exit code. Closing stop asks a
+// running sync to stop cleanly (nil: never).
+func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) int {
 	out := &redactor{w: stdout}
-	e := &env{stdout: out, stderr: &redactor{w: stderr}, out: out}
+	e := &env{stdout: out, stderr: &redactor{w: stderr}, out: out, stop: stop}
 	unknown := ""
 	app := &cli.App{
 		Name:      "chorus-elt",

@@ -32,7 +32,7 @@ import (
 // token to the caller.
 func runRaw(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
+	code := run(context.Background(), nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

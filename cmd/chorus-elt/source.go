@@ -155,7 +155,7 @@ type flushSink interface {
 func (e *env) syncTo(ctx context.Context, cfg *connector.Config, selected map[string]bool, st *connector.State, sink flushSink) error {
 	_, err := connector.Sync(ctx, connector.Options{
 		Config: cfg, API: connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Logger: e.log})),
-		Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()),
+		Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()), Stop: e.stop,
 	}, st, sink)
 	if ferr := sink.Flush(); err == nil {
 		err = ferr
@@ -275,7 +275,7 @@ func extractCommand(e *env) *cli.Command {
 			}
 			start := time.Now()
 			res, err := connector.Extract(c.Context, connector.ExtractOptions{
-				Config: cfg, OutDir: out, State: st, Selected: selected, From: from, To: to, Logger: e.log,
+				Config: cfg, OutDir: out, State: st, Selected: selected, From: from, To: to, Logger: e.log, Stop: e.stop,
 				SaveState: func(s *connector.State) error { return connector.SaveState(statePath, s) },
 			})
 			if res != nil {

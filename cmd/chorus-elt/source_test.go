@@ -20,7 +20,7 @@ const cliToken = "cli-PLANTED-token-93b1"
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
+	code := run(context.Background(), nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
 	for _, s := range []string{out.String(), errb.String()} {
 		if strings.Contains(s, cliToken) {
 			t.Fatalf("token leaked in output of %v:\n%s", args, s)
@@ -42,7 +42,7 @@ func writeConfig(t *testing.T, dir, baseURL, tok string, extra string) string {
 
 func TestHelpOnEveryCommand(t *testing.T) {
 	var out, errb bytes.Buffer
-	app := run(context.Background(), []string{"chorus-elt", "--help"}, &out, &errb)
+	app := run(context.Background(), nil, []string{"chorus-elt", "--help"}, &out, &errb)
 	if app != exitOK || !strings.Contains(out.String(), "extract") {
 		t.Fatalf("--help: %d %s", app, out.String())
 	}

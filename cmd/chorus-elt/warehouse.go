@@ -39,7 +39,7 @@ func (e *env) openWarehouse(ctx context.Context, url, location string) (warehous
 	if url == "" {
 		return nil, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
 	}
-	w, err := warehouse.Open(ctx, url, warehouse.Options{Location: location, Logger: e.log})
+	w, err := warehouse.Open(ctx, url, warehouse.Options{Location: location, Logger: e.log, BigQueryEndpoint: os.Getenv("BIGQUERY_EMULATOR_HOST")})
 	var ue *warehouse.URLError
 	if errors.As(err, &ue) {
 		return nil, usageErr("%v", err)
@@ -101,11 +101,16 @@ type runSummary struct {
 	Retries   int64                     `json:"retries"`
 	Calls     int64                     `json:"calls"`
 	Pending   int                       `json:"pending"`
-	Resumed   *warehouse.LoadResult     `json:"resumed,omitempty"`
-	Load      *warehouse.LoadResult     `json:"load"`
-	Transform map[string]any            `json:"transform"`
-	Seconds   float64                   `json:"seconds"`
-	extract   *connector.ExtractResult  `json:"-"`
+	// Settling calls are re-read while Chorus may still change them;
+	// RefetchedChanged of them had changed and were loaded again.
+	Settling         int                      `json:"settling"`
+	Refetched        int64                    `json:"refetched"`
+	RefetchedChanged int64                    `json:"refetched_changed"`
+	Resumed          *warehouse.LoadResult    `json:"resumed,omitempty"`
+	Load             *warehouse.LoadResult    `json:"load"`
+	Transform        map[string]any           `json:"transform"`
+	Seconds          float64                  `json:"seconds"`
+	extract          *connector.ExtractResult `json:"-"`
 }
 
 type streamSummary struct {
@@ -207,11 +212,14 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 		}()
 	}
 	xr, err := connector.Extract(ctx, connector.ExtractOptions{Config: p.cfg, OutDir: p.out, State: st, SaveState: save,
-		Selected: p.selected, From: p.from, To: p.to, Logger: e.log, HTTP: p.http, SyncID: sum.SyncID})
+		Selected: p.selected, From: p.from, To: p.to, Logger: e.log, HTTP: p.http, SyncID: sum.SyncID, Stop: e.stop})
 	close(done)
 	if err != nil {
 		e.progress(p, "")
-		return nil, fmt.Errorf("%w (the files extracted so far are loaded by the next run)", err)
+		if xr != nil && len(xr.Rows) > 0 {
+			return nil, fmt.Errorf("%w (the files extracted so far are loaded by the next run)", err)
+		}
+		return nil, err
 	}
 	sum.extract = xr
 	// The extract's buffers are garbage now; hand the memory back before
@@ -252,6 +260,9 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 	sum.Load = res
 
 	// 4. Transform: rebuild the models from the raw tables.
+	if e.stopped() {
+		return nil, fmt.Errorf("%w after the load (committed); the models are rebuilt by the next run or `chorus-elt transform`", connector.ErrInterrupted)
+	}
 	e.progress(p, "transforming…")
 	topt := p.transform
 	topt.Logger = e.log
@@ -273,6 +284,7 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 		s.Inserted, s.Updated = r.Inserted, r.Updated
 	}
 	sum.Cursor, sum.Requests, sum.Retries, sum.Calls, sum.Pending = xr.Watermark, xr.Requests, xr.Retries, xr.Calls, xr.Pending
+	sum.Settling, sum.Refetched, sum.RefetchedChanged = xr.Settling, xr.Refetched, xr.RefetchedChanged
 	sum.Seconds = time.Since(start).Seconds()
 	e.progress(p, "")
 	return sum, nil

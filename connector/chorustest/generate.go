@@ -46,6 +46,7 @@ type engagement struct {
 	oppID        string
 	oppName      string
 	apiItems     int // apiItemsAbsent, apiItemsEmpty or apiItemsPresent
+	dealStage    string
 	custType     string
 	missingTypes bool // some customer utterances lack speaker_type
 	hasMetrics   bool
@@ -130,13 +131,17 @@ func crmID(r *rand.Rand, prefix string) string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // generate builds the tenant's eager state.
-func generate(opts Options) (users []TruthUser, teams []team, customers []*customerGen, all []*engagement) {
+func generate(opts Options) (users []TruthUser, teams []TruthTeam, customers []*customerGen, all []*engagement) {
 	g := &generator{r: newRand(opts.Seed, "tenant"), opts: opts, nextPID: 18270000, personIDs: map[int64]int64{}}
 	teams = g.makeUsers()
 	g.makeCustomers()
 	nonCalls := int(math.Round(float64(opts.Calls) * 0.08 / 0.92))
 	for i := 0; i < opts.Calls+nonCalls; i++ {
-		all = append(all, g.engagement(i < opts.Calls))
+		e := g.engagement(i < opts.Calls)
+		if e.plan != nil {
+			e.AIReadyAt = e.StartedAt.Add(time.Duration(e.Duration*float64(time.Second)) + opts.ProcessingDelay + opts.AIDelay)
+		}
+		all = append(all, e)
 	}
 	slices.SortFunc(all, func(a, b *engagement) int {
 		return cmp.Or(cmp.Compare(a.epoch, b.epoch), strings.Compare(a.ID, b.ID))
@@ -144,35 +149,38 @@ func generate(opts Options) (users []TruthUser, teams []team, customers []*custo
 	return g.users, teams, g.customers, all
 }
 
-// team is a seller team as /api/v1/teams serves it.
-type team struct {
-	ID, Name  string
-	ManagerID int64
-	ParentID  string
-}
+// Seller teams: Revenue holds Account Executives and Customer Success.
+const (
+	teamRevenue int64 = 4101
+	teamAEs     int64 = 4102
+	teamCS      int64 = 4103
+)
 
-func (g *generator) makeUsers() []team {
-	teams := []team{
-		{ID: "4101", Name: "Revenue", ManagerID: 305901},
-		{ID: "4102", Name: "Account Executives", ManagerID: 305902, ParentID: "4101"},
-		{ID: "4103", Name: "Customer Success", ManagerID: 305907, ParentID: "4101"},
+func (g *generator) makeUsers() []TruthTeam {
+	teams := []TruthTeam{
+		{ID: teamRevenue, Name: "Revenue", ManagerID: 305901},
+		{ID: teamAEs, Name: "Account Executives", ManagerID: 305902, ParentID: teamRevenue},
+		{ID: teamCS, Name: "Customer Success", ManagerID: 305907, ParentID: teamRevenue},
 	}
-	people := []struct{ name, role, team, domain string }{
-		{"Vera Lindqvist", "manager", "4101", sellerDomain},
-		{"Dana Rep", "manager", "4102", sellerDomain},
-		{"Eli Moreno", "ae", "4102", sellerDomain},
-		{"Fatima Sayed", "ae", "4102", sellerDomain},
-		{"Gus Olsen", "ae", "4102", sellerAliasDomain},
-		{"Hana Ito", "ae", "4102", sellerDomain},
-		{"Ivan Petrov", "manager", "4103", sellerDomain},
-		{"Jo Achebe", "csm", "4103", sellerDomain},
-		{"Kai Brennan", "csm", "4103", sellerAliasDomain},
-		{"Lena Vogt", "csm", "4103", sellerDomain},
+	people := []struct {
+		name, role, domain string
+		teams              []int64 // the first is the primary team
+	}{
+		{"Vera Lindqvist", "manager", sellerDomain, []int64{teamRevenue}},
+		{"Dana Rep", "manager", sellerDomain, []int64{teamAEs, teamRevenue}},
+		{"Eli Moreno", "ae", sellerDomain, []int64{teamAEs}},
+		{"Fatima Sayed", "ae", sellerDomain, []int64{teamAEs}},
+		{"Gus Olsen", "ae", sellerAliasDomain, []int64{teamAEs}},
+		{"Hana Ito", "ae", sellerDomain, []int64{teamAEs}},
+		{"Ivan Petrov", "manager", sellerDomain, []int64{teamCS, teamRevenue}},
+		{"Jo Achebe", "csm", sellerDomain, []int64{teamCS}},
+		{"Kai Brennan", "csm", sellerAliasDomain, []int64{teamCS}},
+		{"Lena Vogt", "csm", sellerDomain, []int64{teamCS}},
 	}
 	for i, p := range people {
 		id := int64(305901 + i)
 		first := strings.ToLower(strings.Fields(p.name)[0])
-		u := TruthUser{ID: id, Name: p.name, Email: first + "@" + p.domain, Role: p.role, TeamID: p.team}
+		u := TruthUser{ID: id, Name: p.name, Email: first + "@" + p.domain, Role: p.role, TeamIDs: p.teams, PrimaryTeam: p.teams[0]}
 		g.users = append(g.users, u)
 		g.personIDs[id] = g.pid()
 		if i > 0 { // the VP does not take calls
@@ -200,7 +208,7 @@ func (g *generator) makeCustomers() {
 	order := g.r.Perm(len(companyStems))
 	var csms []TruthUser
 	for _, u := range g.users {
-		if u.TeamID == "4103" {
+		if u.PrimaryTeam == teamCS {
 			csms = append(csms, u)
 		}
 	}
@@ -363,7 +371,7 @@ func (g *generator) attachCompany(e *engagement, call bool) {
 			e.addExternal(r, pick(), emailMode())
 		}
 		if r.IntN(4) == 0 {
-			e.oppID, e.oppName = crmID(r, "0065g000"), c.Name+" - Renewal"
+			e.oppID, e.oppName, e.dealStage = crmID(r, "0065g000"), c.Name+" - Renewal", "Negotiation"
 		}
 	case x < 0.85: // email domain only
 		e.CustomerID = c.ID

@@ -66,6 +66,7 @@ const (
 	endAbsent    = "absent"
 	endEmpty     = `""`
 	endEmptyPage = "empty page"
+	endSpace     = `" "` // the live behaviour
 	endRepeat    = "repeated key"
 )
 
@@ -92,7 +93,7 @@ func listAll(t testing.TB, base string, params url.Values, between func()) (ids 
 			t.Fatalf("list: %v", err)
 		}
 		pages = append(pages, p)
-		if len(p.Engagements) == 0 && p.Key != nil && string(p.Key) != "null" && string(p.Key) != `""` {
+		if len(p.Engagements) == 0 && p.Key != nil && string(p.Key) != "null" && string(p.Key) != `""` && string(p.Key) != `" "` {
 			return ids, pages, endEmptyPage
 		}
 		for _, e := range p.Engagements {
@@ -105,6 +106,8 @@ func listAll(t testing.TB, base string, params url.Values, between func()) (ids 
 			return ids, pages, endNull
 		case string(p.Key) == `""`:
 			return ids, pages, endEmpty
+		case string(p.Key) == `" "`:
+			return ids, pages, endSpace
 		}
 		var next string
 		if err := json.Unmarshal(p.Key, &next); err != nil {

@@ -28,8 +28,13 @@ type Options struct {
 	// ProcessingDelay: a call whose start+duration+delay is after Now is still
 	// "processing" (no transcript yet); default 2h. Negative means none.
 	ProcessingDelay time.Duration
-	Token           string        // accepted token; default "test-token"
-	Latency         time.Duration // added to every response
+	// AIDelay: Chorus writes a call's AI output (summary, action items,
+	// recap) this long after its transcript is ready; until then the listing
+	// has no meeting_summary or action_items and the detail says
+	// has_meeting_summary false. Default 0: with the transcript.
+	AIDelay time.Duration
+	Token   string        // accepted token; default "test-token"
+	Latency time.Duration // added to every response
 	// RateLimit is a server-side limit in requests/second (token bucket, burst
 	// max(1, floor(rate))); 0 means none. Over the limit → 429 with Retry-After.
 	RateLimit         float64

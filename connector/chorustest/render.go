@@ -3,13 +3,18 @@ package chorustest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 )
 
-// Wire shapes, as in docs/chorus-api.md. Fields the spec does not document
-// (call_state, languages, …) are included on purpose to exercise tolerant
-// decoding.
+// Wire shapes. The conversation, teams and error documents follow the
+// vendor's OpenAPI document (chorus-openapi.json: RecordingDoc, TeamsDoc,
+// Error), every documented property set; the listing and /v3/users, for
+// which the document has only an example, follow docs/chorus-api.md.
+// Fields the document does not name (call_state, languages) are included on
+// purpose, as live tenants send them, to exercise tolerant decoding.
 
 type participantJSON struct {
 	Name        string  `json:"name"`
@@ -28,37 +33,55 @@ type trackerMatchJSON struct {
 }
 
 type engagementJSON struct {
-	EngagementID         string              `json:"engagement_id"`
-	EngagementType       string              `json:"engagement_type"`
-	Subject              string              `json:"subject"`
-	DateTime             int64               `json:"date_time"`
-	Duration             float64             `json:"duration"`
-	Language             string              `json:"language"`
-	NoShow               bool                `json:"no_show"`
-	ProcessingState      string              `json:"processing_state"`
-	Compliance           string              `json:"compliance"`
-	AccountID            string              `json:"account_id"`
-	AccountName          string              `json:"account_name"`
-	OpportunityID        string              `json:"opportunity_id"`
-	OpportunityName      string              `json:"opportunity_name"`
-	Initiator            string              `json:"initiator"`
-	NumCustQuestions     int                 `json:"num_cust_questions"`
-	NumEngagingQuestions int                 `json:"num_engaging_questions"`
-	UserID               int64               `json:"user_id"`
-	UserName             string              `json:"user_name"`
-	UserEmail            string              `json:"user_email"`
-	URL                  string              `json:"url"`
-	Participants         []participantJSON   `json:"participants"`
-	TrackerMatches       *[]trackerMatchJSON `json:"tracker_matches,omitempty"`
-	MeetingSummary       string              `json:"meeting_summary,omitempty"`
-	ActionItems          *[]string           `json:"action_items,omitempty"`
-	CallState            string              `json:"call_state"`
-	Languages            []string            `json:"languages"`
+	EngagementID          string              `json:"engagement_id"`
+	EngagementType        string              `json:"engagement_type"`
+	Subject               string              `json:"subject"`
+	DateTime              int64               `json:"date_time"`
+	Duration              float64             `json:"duration"`
+	Language              string              `json:"language"`
+	NoShow                bool                `json:"no_show"`
+	ProcessingState       string              `json:"processing_state"`
+	Compliance            string              `json:"compliance"`
+	DispositionConnected  *bool               `json:"disposition_connected,omitempty"`
+	DispositionGatekeeper *bool               `json:"disposition_gatekeeper,omitempty"`
+	DispositionTree       *bool               `json:"disposition_tree,omitempty"`
+	DispositionVoicemail  *bool               `json:"disposition_voicemail,omitempty"`
+	AccountID             string              `json:"account_id"`
+	AccountName           string              `json:"account_name"`
+	OpportunityID         string              `json:"opportunity_id"`
+	OpportunityName       string              `json:"opportunity_name"`
+	Initiator             string              `json:"initiator"`
+	NumCustQuestions      int                 `json:"num_cust_questions"`
+	NumEngagingQuestions  int                 `json:"num_engaging_questions"`
+	UserID                int64               `json:"user_id"`
+	UserName              string              `json:"user_name"`
+	UserEmail             string              `json:"user_email"`
+	URL                   string              `json:"url"`
+	Participants          []participantJSON   `json:"participants"`
+	TrackerMatches        *[]trackerMatchJSON `json:"tracker_matches,omitempty"`
+	MeetingSummary        string              `json:"meeting_summary,omitempty"`
+	ActionItems           *[]string           `json:"action_items,omitempty"`
+	CallState             string              `json:"call_state"`
+	Languages             []string            `json:"languages"`
 }
 
 type metricJSON struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`
+}
+
+// convParticipantJSON is a participant of the conversation detail.
+type convParticipantJSON struct {
+	Name        string  `json:"name"`
+	Email       *string `json:"email"`
+	CompanyName *string `json:"company_name"`
+	Title       *string `json:"title"`
+	Type        string  `json:"type"`
+	PersonID    int64   `json:"person_id"`
+	UserID      *int64  `json:"user_id"`
+	IsMyTeam    *bool   `json:"is_my_team"`
+	ZIPersonID  *int64  `json:"zi_person_id"`
+	Picture     *string `json:"picture"`
 }
 
 type utteranceJSON struct {
@@ -74,6 +97,7 @@ type utteranceJSON struct {
 	SpeakerName      string  `json:"speaker_name"`
 	SpeakerType      string  `json:"speaker_type,omitempty"` // occasionally missing
 	Engaging         bool    `json:"engaging"`
+	Expired          bool    `json:"expired"`
 }
 
 type mentionJSON struct {
@@ -87,6 +111,9 @@ type trackerJSON struct {
 	Type     string        `json:"type"`
 	Count    int           `json:"count"`
 	Mentions []mentionJSON `json:"mentions"`
+	OwnerID  int64         `json:"owner_id"`
+	Source   string        `json:"source"`
+	TeamIDs  []int64       `json:"team_ids"`
 }
 
 type rangeJSON struct {
@@ -98,23 +125,74 @@ type rangeJSON struct {
 type clusterJSON struct {
 	ID          int         `json:"id"`
 	SpeakerName string      `json:"speaker_name"`
-	Type        string      `json:"type"`
+	DisplayName *string     `json:"display_name"`
+	CompanyName *string     `json:"company_name"`
+	Title       *string     `json:"title"`
+	Type        string      `json:"type"` // cust | rep | unknown
+	MatchMethod string      `json:"match_method"`
+	Participant *int64      `json:"participant"`
+	UserID      *int64      `json:"user_id"`
 	Ranges      []rangeJSON `json:"ranges"`
 }
 
-type recordingJSON struct {
-	StartTime  string          `json:"start_time"`
-	Duration   float64         `json:"duration"`
-	Utterances []utteranceJSON `json:"utterances,omitempty"`
-	Trackers   []trackerJSON   `json:"trackers"`
-	Clusters   []clusterJSON   `json:"clusters"`
+type thumbnailJSON struct {
+	ID           string  `json:"id"`
+	Type         string  `json:"type"`
+	KeyframeType *string `json:"keyframe_type"`
+	OffsetStart  int     `json:"offset_start"`
+	OffsetEnd    int     `json:"offset_end"`
+	Duration     *int    `json:"duration"`
 }
 
-const isoSeconds = "2006-01-02T15:04:05Z"
+type recordingJSON struct {
+	StartTime         string          `json:"start_time"`
+	Duration          float64         `json:"duration"`
+	ScheduleStartTime string          `json:"schedule_start_time"`
+	ScheduleEndTime   string          `json:"schedule_end_time"`
+	EndReason         string          `json:"end_reason"`
+	HasMeetingSummary bool            `json:"has_meeting_summary"`
+	AudioOnly         bool            `json:"audio_only"`
+	Autojoin          bool            `json:"autojoin"`
+	AutojoinReason    string          `json:"autojoin_reason"`
+	Recordable        bool            `json:"recordable"`
+	UnrecordedReason  string          `json:"unrecorded_reason"`
+	Thumbnails        []thumbnailJSON `json:"thumbnails"`
+	Utterances        []utteranceJSON `json:"utterances"`
+	Trackers          []trackerJSON   `json:"trackers"`
+	Clusters          []clusterJSON   `json:"clusters"`
+}
+
+const (
+	isoSeconds = "2006-01-02T15:04:05Z"
+	isoMicros  = "2006-01-02T15:04:05.000000Z" // _created_at and _modified_at carry microseconds live
+)
 
 func iso(t time.Time) string { return t.UTC().Format(isoSeconds) }
 
 func strPtr(s string) *string { return &s }
+
+func boolPtr(b bool) *bool { return &b }
+
+func int64Ptr(i int64) *int64 { return &i }
+
+// optStr is s, or JSON null when s is empty.
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// hashOf is a stable number drawn from the seed and labels, for choices
+// that must not depend on generation order.
+func (t *Tenant) hashOf(labels ...string) uint32 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d", t.opts.Seed)
+	for _, l := range labels {
+		fmt.Fprintf(h, "/%s", l)
+	}
+	return h.Sum32()
+}
 
 func (e *engagement) participantsJSON() []participantJSON {
 	out := make([]participantJSON, len(e.Participants))
@@ -124,11 +202,15 @@ func (e *engagement) participantsJSON() []participantJSON {
 			out[i].Email = strPtr(p.Email)
 		}
 		if p.UserID != 0 {
-			id := p.UserID
-			out[i].UserID = &id
+			out[i].UserID = int64Ptr(p.UserID)
 		}
 	}
 	return out
+}
+
+// aiReady reports whether the call's AI output exists at now.
+func (e *engagement) aiReady(now time.Time) bool {
+	return e.plan != nil && !e.AIReadyAt.IsZero() && !now.Before(e.AIReadyAt)
 }
 
 // engagementJSON renders an engagement as /v3/engagements lists it at now.
@@ -143,6 +225,12 @@ func (t *Tenant) engagementJSON(e *engagement, now time.Time, withTrackers bool)
 	}
 	if e.Type == TypeDialer {
 		j.Initiator = e.OwnerEmail
+		connected := !e.NoShow
+		j.DispositionConnected, j.DispositionGatekeeper = boolPtr(connected), boolPtr(false)
+		j.DispositionTree, j.DispositionVoicemail = boolPtr(false), boolPtr(!connected)
+	}
+	if t.hashOf("compliance", e.ID)%10 == 0 {
+		j.Compliance = "non-compliant"
 	}
 	proc := t.processing(e, now)
 	if proc {
@@ -160,6 +248,8 @@ func (t *Tenant) engagementJSON(e *engagement, now time.Time, withTrackers bool)
 	}
 	if e.plan != nil && !proc {
 		j.NumCustQuestions, j.NumEngagingQuestions = e.plan.questions, e.plan.engaging
+	}
+	if e.aiReady(now) {
 		j.MeetingSummary = summary(e)
 		j.ActionItems = e.apiActionItems()
 	}
@@ -184,53 +274,113 @@ type attr struct {
 	val any
 }
 
+// conversationStatus is the status the detail reports at now. A small share
+// of complete calls say "unknown", the documented default, as live tenants
+// do: with a transcript, that is a complete call.
+func (t *Tenant) conversationStatus(e *engagement, proc bool) string {
+	switch {
+	case proc:
+		return "processing"
+	case e.NoShow:
+		return "no show"
+	case t.hashOf("status", e.ID)%20 == 0:
+		return "unknown"
+	}
+	return "done"
+}
+
+// account renders the account object. It is required by the contract with
+// an integer id and a name, so a call without an account gets id 0 and an
+// empty name.
+func (t *Tenant) account(e *engagement) map[string]any {
+	a := map[string]any{"id": e.accountNum, "name": e.AccountName, "ext_id": optStr(e.AccountID), "type": nil, "zi_company_id": nil}
+	if e.accountNum != 0 {
+		a["type"] = "Customer"
+		if strings.HasPrefix(e.AccountName, "Prospect") {
+			a["type"] = "Prospect"
+		}
+		a["zi_company_id"] = fmt.Sprintf("ZI%09d", 100000000+e.accountNum)
+	}
+	return a
+}
+
+// deal renders the deal object; initial_amount is -1.0 when unknown, as live.
+func (t *Tenant) deal(e *engagement) map[string]any {
+	d := map[string]any{"id": nil, "name": nil, "current_stage": nil, "close_date": nil, "initial_stage": nil,
+		"initial_amount": -1.0, "size": nil, "stage_advancement": nil, "engaged": nil, "on_stage_since": nil,
+		"follow_up": nil, "size_increased_amount": 0}
+	if e.oppID == "" {
+		return d
+	}
+	h := t.hashOf("deal", e.ID)
+	amount := float64(10000 + 2500*int(h%40))
+	d["id"], d["name"], d["current_stage"] = e.oppID, e.oppName, e.dealStage
+	d["close_date"] = e.StartedAt.AddDate(0, 2, 0).Format(isoSeconds)
+	d["initial_stage"], d["initial_amount"], d["size"] = "Discovery", amount, int64(amount)
+	d["stage_advancement"], d["engaged"] = "advanced", "yes"
+	d["on_stage_since"] = e.StartedAt.AddDate(0, 0, -7).Format(isoSeconds)
+	d["size_increased_amount"] = 0
+	return d
+}
+
 // conversation renders GET /api/v1/conversations/{id} at now. fields, when
 // non-empty, limits the attributes.
 func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bool) []byte {
 	proc := t.processing(e, now)
-	status := "done"
-	switch {
-	case proc:
-		status = "processing"
-	case e.NoShow:
-		status = "no show"
-	}
+	ai := e.aiReady(now)
 	created := e.StartedAt.Add(time.Duration(e.Duration * float64(time.Second)))
+	micros := time.Duration(t.hashOf("micros", e.ID)%1000000) * time.Microsecond
 	modified := created
 	if !proc {
 		modified = created.Add(t.opts.ProcessingDelay / 2)
 	}
-	account := map[string]any{"id": nil, "name": nil, "ext_id": nil}
-	if e.accountNum != 0 || e.AccountName != "" {
-		account["name"] = e.AccountName
-		if e.accountNum != 0 {
-			account["id"] = e.accountNum
-		}
-		if e.AccountID != "" {
-			account["ext_id"] = e.AccountID
-		}
+	if ai && e.AIReadyAt.After(modified) {
+		modified = e.AIReadyAt
 	}
-	deal := map[string]any{"id": nil, "name": nil, "current_stage": nil, "close_date": nil}
-	if e.oppID != "" {
-		deal = map[string]any{"id": e.oppID, "name": e.oppName, "current_stage": "Negotiation",
-			"close_date": e.StartedAt.AddDate(0, 2, 0).Format("2006-01-02")}
-	}
-	parts := e.participantsJSON()
-	for i := range parts { // conversation participants always carry the key
-		if parts[i].Email == nil {
-			parts[i].Email = strPtr("")
+	parts := make([]convParticipantJSON, len(e.Participants))
+	for i, p := range e.Participants {
+		cp := convParticipantJSON{Name: p.Name, Email: strPtr(p.Email), CompanyName: optStr(p.CompanyName),
+			Title: optStr(p.Title), Type: p.Type, PersonID: p.PersonID, ZIPersonID: int64Ptr(p.PersonID + 7000000000)}
+		if p.UserID != 0 {
+			cp.UserID = int64Ptr(p.UserID)
 		}
+		// is_my_team is reported for most participants (true for the
+		// seller's people); null for some, as live.
+		if t.hashOf("mine", e.ID, itoa(i))%8 != 0 {
+			cp.IsMyTeam = boolPtr(p.Type == "rep")
+		}
+		parts[i] = cp
 	}
 	recStart := e.StartedAt.Add(5 * time.Second)
-	rec := recordingJSON{StartTime: iso(recStart), Duration: e.Duration, Trackers: []trackerJSON{}, Clusters: []clusterJSON{}}
+	sched := e.StartedAt.Truncate(15 * time.Minute)
+	rec := recordingJSON{StartTime: iso(recStart), Duration: e.Duration,
+		ScheduleStartTime: iso(sched), ScheduleEndTime: iso(sched.Add(30 * time.Minute)),
+		EndReason: "host_ended", HasMeetingSummary: ai, AudioOnly: e.Type == TypeDialer, Autojoin: e.Type == TypeMeeting,
+		AutojoinReason: "calendar", Recordable: true, UnrecordedReason: "",
+		Thumbnails: []thumbnailJSON{}, Utterances: []utteranceJSON{}, Trackers: []trackerJSON{}, Clusters: []clusterJSON{}}
+	if e.NoShow {
+		rec.EndReason = "no_participants"
+	}
 
 	attrs := []attr{
-		{"_created_at", iso(created)}, {"_modified_at", iso(modified)},
-		{"name", e.Subject}, {"status", status}, {"language", "en"}, {"languages", []string{"en"}},
+		{"_created_at", created.Add(micros).UTC().Format(isoMicros)},
+		{"_modified_at", modified.UTC().Format(isoMicros)},
+		{"name", e.Subject}, {"generated_subject", nil}, {"status", t.conversationStatus(e, proc)}, {"language", "en"},
+		{"languages", []string{"en"}}, {"source", map[string]string{TypeMeeting: "zoom", TypeDialer: "dialer"}[e.Type]},
+		{"private", false}, {"company_name", sellerCompany}, {"user_company_name", sellerCompany},
 		{"owner", map[string]any{"user_id": e.OwnerUserID, "person_id": e.Participants[0].PersonID,
 			"name": e.OwnerName, "email": e.OwnerEmail}},
-		{"account", account}, {"deal", deal}, {"participants", parts},
+		{"account", t.account(e)}, {"deal", t.deal(e)}, {"participants", parts},
 	}
+	if e.Type == TypeMeeting {
+		attrs = append(attrs, attr{"meeting", map[string]any{"id": "mtg-" + strings.ToLower(e.ID[:12]),
+			"calendar_id": "cal-" + strings.ToLower(e.ID[12:20]), "ical_uid": strings.ToLower(e.ID) + "@calendar.seller.example",
+			"meeting_url": "https://zoom.example/j/" + fmt.Sprint(t.hashOf("zoom", e.ID))}})
+	} else {
+		attrs = append(attrs, attr{"meeting", nil}, attr{"disposition", map[string]any{"connected": !e.NoShow,
+			"gatekeeper": false, "voicemail": e.NoShow, "tree": false, "Task___CallDisposition": map[bool]string{true: "No Answer", false: "Connected"}[e.NoShow]}})
+	}
+	attrs = append(attrs, attr{"meta", nil}, attr{"tracker_match", nil}, attr{"custom_questions", []any{}}, attr{"custom_summaries", []any{}})
 	if !proc && e.plan != nil {
 		utts := t.transcript(e)
 		rec.Utterances = make([]utteranceJSON, len(utts))
@@ -244,32 +394,43 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 				Engaging: u.Engaging}
 			c := clusters[u.SpeakerID]
 			if c == nil {
-				typ := "cust"
-				if i%2 == 0 {
-					typ = "rep"
-				}
-				c = &clusterJSON{ID: u.SpeakerID, SpeakerName: u.SpeakerName, Type: typ}
+				c = t.cluster(e, u)
 				clusters[u.SpeakerID] = c
 				order = append(order, u.SpeakerID)
 			}
-			c.Ranges = append(c.Ranges, rangeJSON{Start: u.Start, Length: u.Length, TalkTime: u.Length})
+			c.Ranges = append(c.Ranges, rangeJSON{Start: u.Start, Length: u.Length, TalkTime: TalkTime(u.Length)})
 		}
 		for _, id := range order {
 			rec.Clusters = append(rec.Clusters, *clusters[id])
 		}
 		for _, pt := range e.plan.trackers {
-			tj := trackerJSON{ID: pt.def.ID, Name: pt.def.Name, Type: pt.def.Type, Count: len(pt.mentions)}
+			tj := trackerJSON{ID: pt.def.ID, Name: pt.def.Name, Type: pt.def.Type, Count: len(pt.mentions),
+				OwnerID: 305901, Source: "chorus", TeamIDs: []int64{teamRevenue}}
+			if pt.def.Type == "competitor" { // the seller's own trackers
+
+				tj.Source, tj.OwnerID, tj.TeamIDs = "custom", 305902, []int64{teamAEs, teamCS}
+			}
 			for _, m := range pt.mentions {
 				tj.Mentions = append(tj.Mentions, mentionJSON{m.utterance, m.offset})
 			}
 			rec.Trackers = append(rec.Trackers, tj)
 		}
+		if len(utts) > 0 {
+			rec.Thumbnails = append(rec.Thumbnails, thumbnailJSON{ID: "th-" + e.ID[:8], Type: "keyframe",
+				KeyframeType: strPtr("deck"), OffsetStart: 60, OffsetEnd: 120, Duration: intPtr(60)})
+		}
 		if e.hasMetrics {
 			attrs = append(attrs, attr{"metrics", t.metrics(e, utts)})
+		} else {
+			attrs = append(attrs, attr{"metrics", nil})
 		}
-		attrs = append(attrs, attr{"summary", summary(e)})
+	}
+	if ai {
+		attrs = append(attrs, attr{"summary", summary(e)}, attr{"summary_error", nil})
 		if items := e.apiActionItems(); items != nil {
 			attrs = append(attrs, attr{"action_items", *items})
+		} else {
+			attrs = append(attrs, attr{"action_items", nil})
 		}
 		recap := []string{"Discussed " + strings.ToLower(e.Subject) + "."}
 		for _, tr := range e.Trackers {
@@ -277,7 +438,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 		}
 		attrs = append(attrs, attr{"recap", recap})
 	} else {
-		attrs = append(attrs, attr{"recap", []string{}})
+		attrs = append(attrs, attr{"summary", nil}, attr{"action_items", nil}, attr{"recap", nil}, attr{"summary_error", nil})
 	}
 	attrs = append(attrs, attr{"recording", rec}, attr{"call_state", map[bool]string{true: "processing", false: "ended"}[proc]})
 
@@ -303,6 +464,45 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 	return b.Bytes()
 }
 
+func intPtr(i int) *int { return &i }
+
+// TalkTime is the talk time Chorus's diarisation reports for a range of the
+// given length: pauses inside an utterance are not talk.
+func TalkTime(length float64) float64 { return round2(length * 0.9) }
+
+// cluster is the speaker cluster of an utterance's speaker.
+func (t *Tenant) cluster(e *engagement, u TruthUtterance) *clusterJSON {
+	c := &clusterJSON{ID: u.SpeakerID, SpeakerName: u.SpeakerName, Type: "unknown", MatchMethod: "voice"}
+	switch NormalizeSpeaker(u.SpeakerType) {
+	case "rep":
+		c.Type, c.MatchMethod = "rep", "user"
+	case "customer":
+		c.Type = "cust"
+	}
+	if i := u.SpeakerID - 1; i >= 0 && i < len(e.Participants) {
+		p := e.Participants[i]
+		c.Participant = int64Ptr(p.PersonID)
+		c.DisplayName, c.CompanyName, c.Title = strPtr(p.Name), optStr(p.CompanyName), optStr(p.Title)
+		if p.UserID != 0 {
+			c.UserID = int64Ptr(p.UserID)
+		}
+	}
+	return c
+}
+
+// NormalizeSpeaker maps a served speaker type onto rep | customer | unknown
+// the way the API documents it: "rep" is the seller side, "customer" and
+// "cust" the customer, anything else unknown.
+func NormalizeSpeaker(s string) string {
+	switch s {
+	case "rep":
+		return "rep"
+	case "customer", "cust":
+		return "customer"
+	}
+	return "unknown"
+}
+
 // writeJSON appends v's encoding (without HTML escaping) to b. The values
 // rendered here always encode.
 func writeJSON(b *bytes.Buffer, v any) {
@@ -314,19 +514,63 @@ func writeJSON(b *bytes.Buffer, v any) {
 	b.Truncate(b.Len() - 1) // drop Encode's newline
 }
 
-func (t *Tenant) usersJSON() []byte {
-	type userJSON struct {
-		UserID   int64  `json:"user_id"`
-		Name     string `json:"name"`
-		Email    string `json:"email"`
-		Role     string `json:"role"`
-		TeamID   string `json:"team_id"`
-		Active   bool   `json:"active"`
-		PersonID int64  `json:"person_id"`
+// userJSON is a /v3/users entry with the contract User's fields.
+type userJSON struct {
+	ID           int64   `json:"id"`
+	Email        string  `json:"email"`
+	FirstName    string  `json:"first_name"`
+	LastName     string  `json:"last_name"`
+	Name         string  `json:"name"`
+	PersonID     int64   `json:"person_id"`
+	ManagerID    int64   `json:"manager_id"`
+	TeamIDs      []int64 `json:"team_ids"`
+	PrimaryTeam  int64   `json:"primary_team"`
+	LicenseType  string  `json:"license_type"`
+	Role         string  `json:"role"`
+	Title        string  `json:"title"`
+	CreatedOn    string  `json:"created_on"`
+	Invalidated  bool    `json:"invalidated"`
+	Internal     bool    `json:"internal"`
+	Language     string  `json:"language"`
+	LastLoginAt  string  `json:"last_login_at"`
+	Seniority    string  `json:"seniority"`
+	UTCOffset    float64 `json:"utc_offset"`
+	ProvisionTyp string  `json:"provisioning_type"`
+}
+
+// managerOf is the manager of a user: the manager of the user's primary
+// team, or that team's parent's manager for the manager himself.
+func (t *Tenant) managerOf(u TruthUser) int64 {
+	for _, tm := range t.teams {
+		if tm.ID != u.PrimaryTeam {
+			continue
+		}
+		if tm.ManagerID != u.ID {
+			return tm.ManagerID
+		}
+		for _, p := range t.teams {
+			if p.ID == tm.ParentID {
+				return p.ManagerID
+			}
+		}
 	}
+	return 0
+}
+
+func (t *Tenant) usersJSON() []byte {
 	users := make([]userJSON, len(t.users))
 	for i, u := range t.users {
-		users[i] = userJSON{u.ID, u.Name, u.Email, u.Role, u.TeamID, true, int64(17000000 + i)}
+		first, last, _ := strings.Cut(u.Name, " ")
+		lic := "RECORDER"
+		if u.Role == "manager" {
+			lic = "LISTENER"
+		}
+		users[i] = userJSON{ID: u.ID, Email: u.Email, FirstName: first, LastName: last, Name: u.Name,
+			PersonID: int64(17000000 + i), ManagerID: t.managerOf(u), TeamIDs: u.TeamIDs, PrimaryTeam: u.PrimaryTeam,
+			LicenseType: lic, Role: u.Role, Title: map[string]string{"manager": "Manager", "ae": "AE", "csm": "CSM"}[u.Role],
+			CreatedOn: iso(t.opts.Start.AddDate(-1, 0, i)), Invalidated: i == len(t.users)-1 && len(t.users) > 3,
+			Internal: false, Language: "en", LastLoginAt: iso(t.opts.Now.Add(-time.Duration(i+1) * time.Hour)),
+			Seniority: "individual_contributor", UTCOffset: -5, ProvisionTyp: "manual"}
 	}
 	var b bytes.Buffer
 	writeJSON(&b, map[string]any{"users": users})
@@ -337,24 +581,24 @@ func (t *Tenant) teamsJSON() []byte {
 	type ref = map[string]any
 	data := make([]ref, len(t.teams))
 	for i, tm := range t.teams {
-		var members []int64
-		var manager ref
+		members := []int64{}
 		for _, u := range t.users {
-			if u.TeamID == tm.ID {
-				members = append(members, u.ID)
-			}
-			if u.ID == tm.ManagerID {
-				manager = ref{"user_id": u.ID, "name": u.Name, "email": u.Email}
-			}
-		}
-		var parent any
-		for _, p := range t.teams {
-			if p.ID == tm.ParentID {
-				parent = ref{"id": p.ID, "name": p.Name}
+			for _, id := range u.TeamIDs {
+				if id == tm.ID {
+					members = append(members, u.ID)
+				}
 			}
 		}
-		data[i] = ref{"type": "team", "id": tm.ID, "attributes": ref{"name": tm.Name, "users": members,
-			"manager": manager, "parent_team": parent}}
+		var manager, parent any
+		if tm.ManagerID != 0 {
+			manager = tm.ManagerID
+		}
+		if tm.ParentID != 0 {
+			parent = tm.ParentID
+		}
+		data[i] = ref{"type": "team", "id": fmt.Sprint(tm.ID), "attributes": ref{"name": tm.Name, "language": "en",
+			"users": members, "manager": manager, "parent_team": parent, "default": i == 0,
+			"description": nil, "include_descendant_teams": tm.ParentID == 0}}
 	}
 	var b bytes.Buffer
 	writeJSON(&b, ref{"data": data})

@@ -250,7 +250,7 @@ func (t *Tenant) errorBody(status int, code, title, detail string) []byte {
 // engagements not yet started, non-call engagements and NotFound calls.
 func (t *Tenant) detail(r *http.Request, id string) (int, []byte) {
 	now := t.Now()
-	e, ok := t.byID[id]
+	e, ok := t.lookup(id)
 	if !ok || !e.IsCall() || e.NotFound || e.epoch > now.Unix() {
 		return http.StatusNotFound, t.errorBody(404, "ZI0004", "Not Found", "Conversation not found or not permitted")
 	}
@@ -342,6 +342,8 @@ func continuationKey(e *engagement) string { return fmt.Sprintf("%d.0 %s", e.epo
 // list answers GET /v3/engagements: newest first, keyset-paged on
 // (date_time, id) descending, only engagements started by the tenant clock.
 func (t *Tenant) list(r *http.Request, dup bool) (int, []byte) {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	now := t.Now()
 	q, err := parseList(r, now.Unix())
 	if err != nil {
@@ -400,6 +402,8 @@ func (t *Tenant) list(r *http.Request, dup bool) (int, []byte) {
 			} else {
 				key = "null"
 			}
+		default:
+			key = `" "` // what live tenants send
 		}
 	}
 
@@ -420,11 +424,12 @@ func (t *Tenant) list(r *http.Request, dup bool) (int, []byte) {
 }
 
 // endVariant picks how the last page of a listing ends: 0 key null, 1 key
-// absent, 2 key "", 3 key present followed by an empty page.
+// absent, 2 key "", 3 key present followed by an empty page, 4 and 5 a
+// single space (the live behaviour, so the most frequent).
 func (t *Tenant) endVariant(lastID string) int {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%d/end/%s", t.opts.Seed, lastID)
-	return int(h.Sum32() % 4)
+	return int(h.Sum32() % 6)
 }
 
 // quote renders s as a JSON string.

@@ -16,10 +16,15 @@ import (
 type Tenant struct {
 	opts      Options // immutable after New, except Faults (see faults below)
 	users     []TruthUser
-	teams     []team
+	teams     []TruthTeam
 	customers []*customerGen
-	all       []*engagement // by (date_time, id) ascending
-	byID      map[string]*engagement
+
+	// data guards the engagement set: an edit (SetActionItems, …) replaces
+	// an engagement by an edited copy, so a response being rendered keeps
+	// the version it started with.
+	data sync.RWMutex
+	all  []*engagement // by (date_time, id) ascending
+	byID map[string]*engagement
 
 	mu        sync.Mutex // guards everything below
 	now       time.Time
@@ -125,13 +130,82 @@ func (t *Tenant) processing(e *engagement, now time.Time) bool {
 // Processing reports whether the engagement's transcript is still being
 // processed at the tenant clock (false for unknown ids and non-calls).
 func (t *Tenant) Processing(id string) bool {
-	e, ok := t.byID[id]
+	e, ok := t.lookup(id)
 	return ok && t.processing(e, t.Now())
+}
+
+// AIReady reports whether Chorus has written the call's AI output by the
+// tenant clock (false for unknown ids and calls without a transcript).
+func (t *Tenant) AIReady(id string) bool {
+	e, ok := t.lookup(id)
+	return ok && e.aiReady(t.Now())
+}
+
+func (t *Tenant) lookup(id string) (*engagement, bool) {
+	t.data.RLock()
+	defer t.data.RUnlock()
+	e, ok := t.byID[id]
+	return e, ok
+}
+
+// edit replaces engagement id by an edited copy; it reports whether the id
+// exists.
+func (t *Tenant) edit(id string, f func(e *engagement)) bool {
+	t.data.Lock()
+	defer t.data.Unlock()
+	old, ok := t.byID[id]
+	if !ok {
+		return false
+	}
+	e := *old
+	e.Participants = slices.Clone(old.Participants)
+	e.APIActionItems = slices.Clone(old.APIActionItems)
+	f(&e)
+	e.MatchableBy, _ = matchRule(e.TruthEngagement, t.customers)
+	t.byID[id] = &e
+	for i, a := range t.all {
+		if a == old {
+			t.all[i] = &e
+		}
+	}
+	return true
+}
+
+// SetActionItems replaces the action items Chorus's AI reports for a call
+// (in the listing and the detail), as when Chorus adds them after the call.
+func (t *Tenant) SetActionItems(id string, items []string) bool {
+	return t.edit(id, func(e *engagement) {
+		e.APIActionItems = slices.Clone(items)
+		e.apiItems = apiItemsPresent
+		if len(items) == 0 {
+			e.apiItems = apiItemsEmpty
+		}
+	})
+}
+
+// SetAccount links a call to another CRM account (ext id and name), as when
+// a rep links it after the call; the ground truth follows.
+func (t *Tenant) SetAccount(id, extID, name string) bool {
+	return t.edit(id, func(e *engagement) {
+		e.AccountID, e.AccountName, e.accountNum, e.CustomerID = extID, name, 0, ""
+		for _, c := range t.customers {
+			if c.CRMAccountID == extID {
+				e.accountNum, e.CustomerID = c.accountNum, c.ID
+			}
+		}
+	})
+}
+
+// SetDeal links a call to an opportunity in the given stage.
+func (t *Tenant) SetDeal(id, oppID, oppName, stage string) bool {
+	return t.edit(id, func(e *engagement) { e.oppID, e.oppName, e.dealStage = oppID, oppName, stage })
 }
 
 // Engagements returns the ground truth of every engagement, non-call ones
 // included, by StartedAt ascending (ties by ID), regardless of the clock.
 func (t *Tenant) Engagements() []TruthEngagement {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	out := make([]TruthEngagement, 0, len(t.all))
 	for _, e := range t.all {
 		out = append(out, cloneTruth(e.TruthEngagement))
@@ -141,6 +215,8 @@ func (t *Tenant) Engagements() []TruthEngagement {
 
 // RecordedCalls returns the ground truth of meetings and dialer calls.
 func (t *Tenant) RecordedCalls() []TruthEngagement {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	var out []TruthEngagement
 	for _, e := range t.all {
 		if e.IsCall() {
@@ -152,7 +228,7 @@ func (t *Tenant) RecordedCalls() []TruthEngagement {
 
 // Engagement returns the ground truth of one engagement.
 func (t *Tenant) Engagement(id string) (TruthEngagement, bool) {
-	e, ok := t.byID[id]
+	e, ok := t.lookup(id)
 	if !ok {
 		return TruthEngagement{}, false
 	}
@@ -176,7 +252,7 @@ func cloneTruth(e TruthEngagement) TruthEngagement {
 // not-found calls, non-call engagements and unknown ids. It does not depend
 // on the clock (a processing call already has its future transcript).
 func (t *Tenant) Utterances(callID string) []TruthUtterance {
-	e, ok := t.byID[callID]
+	e, ok := t.lookup(callID)
 	if !ok {
 		return nil
 	}
@@ -195,7 +271,16 @@ func (t *Tenant) Customers() []Customer {
 }
 
 // Users returns the seller's users.
-func (t *Tenant) Users() []TruthUser { return slices.Clone(t.users) }
+func (t *Tenant) Users() []TruthUser {
+	out := slices.Clone(t.users)
+	for i := range out {
+		out[i].TeamIDs = slices.Clone(out[i].TeamIDs)
+	}
+	return out
+}
+
+// Teams returns the seller's teams.
+func (t *Tenant) Teams() []TruthTeam { return slices.Clone(t.teams) }
 
 // SellerDomains returns the seller's own email domains.
 func (t *Tenant) SellerDomains() []string { return []string{sellerDomain, sellerAliasDomain} }

@@ -151,7 +151,7 @@ func TestPagingReachesEveryEnding(t *testing.T) {
 		}
 	}
 	t.Logf("endings: %v", seen)
-	for _, e := range []string{endNull, endAbsent, endEmpty, endEmptyPage} {
+	for _, e := range []string{endNull, endAbsent, endEmpty, endEmptyPage, endSpace} {
 		if seen[e] == 0 {
 			t.Errorf("ending %s never reached", e)
 		}
@@ -423,13 +423,20 @@ func TestUsersTeamsAndCSV(t *testing.T) {
 	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 5})
 	var users struct {
 		Users []struct {
-			UserID int64  `json:"user_id"`
-			Email  string `json:"email"`
-			TeamID string `json:"team_id"`
+			ID          int64   `json:"id"`
+			Email       string  `json:"email"`
+			TeamIDs     []int64 `json:"team_ids"`
+			PrimaryTeam int64   `json:"primary_team"`
 		} `json:"users"`
 	}
 	if err := json.Unmarshal(get(t, srv.URL, "/v3/users").body, &users); err != nil || len(users.Users) != len(ten.Users()) {
 		t.Fatalf("users: %v, %d", err, len(users.Users))
+	}
+	for i, u := range ten.Users() {
+		got := users.Users[i]
+		if got.ID != u.ID || got.Email != u.Email || !slices.Equal(got.TeamIDs, u.TeamIDs) || got.PrimaryTeam != u.PrimaryTeam {
+			t.Errorf("user %d: served %+v, truth %+v", i, got, u)
+		}
 	}
 	var teams struct {
 		Data []struct {
@@ -437,14 +444,21 @@ func TestUsersTeamsAndCSV(t *testing.T) {
 			Attributes struct {
 				Name       string
 				Users      []int64
-				Manager    struct{ UserID int64 } `json:"manager"`
-				ParentTeam *struct{ ID string }   `json:"parent_team"`
+				Manager    *int64 `json:"manager"`
+				ParentTeam *int64 `json:"parent_team"`
 			}
 		}
 	}
 	r := get(t, srv.URL, "/api/v1/teams")
-	if err := json.Unmarshal(r.body, &teams); err != nil || len(teams.Data) != 3 || teams.Data[1].Attributes.ParentTeam == nil {
+	if err := json.Unmarshal(r.body, &teams); err != nil || len(teams.Data) != len(ten.Teams()) {
 		t.Fatalf("teams: %v %s", err, r.body)
+	}
+	for i, tm := range ten.Teams() {
+		a := teams.Data[i].Attributes
+		if teams.Data[i].ID != fmt.Sprint(tm.ID) || a.Manager == nil || *a.Manager != tm.ManagerID ||
+			(tm.ParentID == 0) != (a.ParentTeam == nil) || (a.ParentTeam != nil && *a.ParentTeam != tm.ParentID) {
+			t.Errorf("team %d: served %+v, truth %+v", i, teams.Data[i], tm)
+		}
 	}
 	var buf bytes.Buffer
 	skip := ten.Customers()[0].ID
@@ -509,5 +523,76 @@ func BenchmarkConversation200(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		get(b, srv.URL, "/api/v1/conversations/"+id)
+	}
+}
+
+// TestLateAIOutput: the transcript is ready first; the AI output (summary,
+// action items, recap) appears AIDelay later, in the listing and the detail;
+// an edit of a call's action items or account shows in both.
+func TestLateAIOutput(t *testing.T) {
+	const delay = 3 * time.Hour
+	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 60, Now: fixedNow, AIDelay: delay})
+	var call chorustest.TruthEngagement
+	for _, e := range ten.RecordedCalls() {
+		if len(e.APIActionItems) > 0 && !e.AIReadyAt.IsZero() {
+			call = e
+			break
+		}
+	}
+	if call.ID == "" {
+		t.Fatal("fixture: no call with API action items")
+	}
+	type state struct {
+		listed  json.RawMessage // action_items in the listing
+		has     bool            // recording.has_meeting_summary
+		summary *string
+	}
+	read := func() state {
+		t.Helper()
+		var p listPage
+		if err := json.Unmarshal(get(t, srv.URL, "/v3/engagements?engagement_id="+call.ID).body, &p); err != nil || len(p.Engagements) != 1 {
+			t.Fatalf("batch lookup: %v %+v", err, p)
+		}
+		var d struct {
+			Data struct {
+				Attributes struct {
+					Summary   *string `json:"summary"`
+					Recording struct {
+						Has bool `json:"has_meeting_summary"`
+					} `json:"recording"`
+				} `json:"attributes"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(get(t, srv.URL, "/api/v1/conversations/"+call.ID).body, &d); err != nil {
+			t.Fatal(err)
+		}
+		return state{p.Engagements[0].ActionItems, d.Data.Attributes.Recording.Has, d.Data.Attributes.Summary}
+	}
+	ten.SetNow(call.AIReadyAt.Add(-time.Minute))
+	if ten.Processing(call.ID) {
+		t.Fatal("the transcript should be ready before the AI output")
+	}
+	if s := read(); s.listed != nil || s.has || s.summary != nil || ten.AIReady(call.ID) {
+		t.Fatalf("before AIReadyAt: listing action_items %s, has_meeting_summary %v, summary %v", s.listed, s.has, s.summary)
+	}
+	ten.SetNow(call.AIReadyAt)
+	s := read()
+	var items []string
+	if err := json.Unmarshal(s.listed, &items); err != nil || !slices.Equal(items, call.APIActionItems) || !s.has || s.summary == nil {
+		t.Fatalf("at AIReadyAt: listing action_items %s (want %q), has_meeting_summary %v", s.listed, call.APIActionItems, s.has)
+	}
+	if !ten.SetActionItems(call.ID, []string{"Send the revised order form"}) {
+		t.Fatal("SetActionItems: unknown id")
+	}
+	if s := read(); !strings.Contains(string(s.listed), "revised order form") || !strings.Contains(*s.summary, "revised order form") {
+		t.Fatalf("after SetActionItems: listing %s, summary %q", s.listed, *s.summary)
+	}
+	if e, _ := ten.Engagement(call.ID); !slices.Equal(e.APIActionItems, []string{"Send the revised order form"}) {
+		t.Errorf("truth after the edit: %q", e.APIActionItems)
+	}
+	cust := ten.Customers()[0]
+	ten.SetAccount(call.ID, cust.CRMAccountID, cust.Name)
+	if e, _ := ten.Engagement(call.ID); e.CustomerID != cust.ID || e.MatchableBy != chorustest.MatchCRMAccountID {
+		t.Errorf("truth after SetAccount: customer %q matchable by %q", e.CustomerID, e.MatchableBy)
 	}
 }

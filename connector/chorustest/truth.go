@@ -48,6 +48,10 @@ type TruthEngagement struct {
 	// MatchableBy is the first customer-matching rule that can attach the
 	// call to a customer ("" when none can).
 	MatchableBy string
+	// AIReadyAt is when Chorus has written the call's AI output (summary,
+	// action items, recap): Options.AIDelay after the transcript is ready.
+	// Zero for engagements without a transcript.
+	AIReadyAt time.Time
 }
 
 // IsCall reports whether the engagement is a recorded call (meeting or dialer).
@@ -100,9 +104,20 @@ type Customer struct {
 	CSMName      string
 }
 
-// TruthUser is a user of the seller's Chorus tenant.
+// TruthUser is a user of the seller's Chorus tenant. TeamIDs lists every
+// team the user belongs to; PrimaryTeam is one of them.
 type TruthUser struct {
 	ID                int64
 	Name, Email, Role string
-	TeamID            string
+	TeamIDs           []int64
+	PrimaryTeam       int64
+}
+
+// TruthTeam is a team of the seller's tenant; ParentID and ManagerID are 0
+// when the team has none.
+type TruthTeam struct {
+	ID        int64
+	Name      string
+	ManagerID int64
+	ParentID  int64
 }
