@@ -2,6 +2,7 @@ package connector
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -1200,8 +1201,72 @@ type metricValue struct {
 	Source string
 }
 
-// callMetrics returns the API's metrics plus the ones derived from the
-// transcript that the API did not give.
+// talk sums talk time by side; longest is the longest run of the rep side
+// talking with nobody else in between.
+type talk struct{ rep, customer, total, longest float64 }
+
+// add counts one stretch of talk of a side, in time order.
+func (t *talk) add(side string, seconds float64, run *float64) {
+	t.total += seconds
+	switch side {
+	case "rep":
+		t.rep += seconds
+		*run += seconds
+		t.longest = max(t.longest, *run)
+		return
+	case "customer":
+		t.customer += seconds
+	}
+	*run = 0
+}
+
+func talkFromUtterances(utts []Utterance) talk {
+	var t talk
+	var run float64
+	for _, u := range utts {
+		l := 0.0
+		if u.Length != nil {
+			l = *u.Length
+		}
+		t.add(u.SpeakerType, l, &run)
+	}
+	return t
+}
+
+// talkFromClusters uses each range's talk time (its length when absent),
+// the ranges of every speaker in order of their start.
+func talkFromClusters(clusters []Cluster) talk {
+	type stretch struct {
+		start, seconds float64
+		side           string
+	}
+	var all []stretch
+	for _, cl := range clusters {
+		for _, r := range cl.Ranges {
+			secs := r.TalkTime
+			if secs == nil {
+				secs = r.Length
+			}
+			if secs == nil || r.Start == nil {
+				continue
+			}
+			all = append(all, stretch{*r.Start, *secs, cl.Type})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].start < all[j].start })
+	var t talk
+	var run float64
+	for _, s := range all {
+		t.add(s.side, s.seconds, &run)
+	}
+	return t
+}
+
+// callMetrics returns the API's metrics plus the ones derived from the call
+// that the API did not give: talk ratio, customer talk share and longest
+// monologue from Chorus's own speaker diarisation (recording.clusters) when
+// the call has it, else from the utterances; question counts from the
+// utterances.
 func callMetrics(c *Conversation) []metricValue {
 	var out []metricValue
 	have := map[string]bool{}
@@ -1213,51 +1278,33 @@ func callMetrics(c *Conversation) []metricValue {
 		have[name] = true
 		out = append(out, metricValue{Name: name, Value: ptrVal(m.Value), Source: "chorus"})
 	}
-	if len(c.Utterances) == 0 {
+	if len(c.Utterances) == 0 && len(c.Clusters) == 0 {
 		return out
 	}
-	var repTalk, custTalk, total, longest, run float64
 	var custQuestions, engaging int64
-	prev := ""
 	for _, u := range c.Utterances {
-		l := 0.0
-		if u.Length != nil {
-			l = *u.Length
-		}
-		total += l
-		switch u.SpeakerType {
-		case "rep":
-			repTalk += l
-		case "customer":
-			custTalk += l
-			if strings.HasSuffix(strings.TrimSpace(u.Text), "?") {
-				custQuestions++
-			}
+		if u.SpeakerType == "customer" && strings.HasSuffix(strings.TrimSpace(u.Text), "?") {
+			custQuestions++
 		}
 		if u.Engaging != nil && *u.Engaging {
 			engaging++
 		}
-		if u.SpeakerType == "rep" && prev == "rep" {
-			run += l
-		} else if u.SpeakerType == "rep" {
-			run = l
-		} else {
-			run = 0
-		}
-		longest = max(longest, run)
-		prev = u.SpeakerType
+	}
+	talk := talkFromUtterances(c.Utterances)
+	if len(c.Clusters) > 0 {
+		talk = talkFromClusters(c.Clusters)
 	}
 	derived := []metricValue{
-		{Name: "longest_monologue_seconds", Value: longest},
+		{Name: "longest_monologue_seconds", Value: talk.longest},
 		{Name: "customer_questions", Value: float64(custQuestions)},
 		{Name: "engaging_questions", Value: float64(engaging)},
 		{Name: "utterances", Value: float64(len(c.Utterances))},
-		{Name: "talk_seconds", Value: total},
+		{Name: "talk_seconds", Value: talk.total},
 	}
-	if total > 0 {
+	if talk.total > 0 {
 		derived = append(derived,
-			metricValue{Name: "talk_ratio", Value: repTalk / total},
-			metricValue{Name: "customer_talk_share", Value: custTalk / total})
+			metricValue{Name: "talk_ratio", Value: talk.rep / talk.total},
+			metricValue{Name: "customer_talk_share", Value: talk.customer / talk.total})
 	}
 	for _, d := range derived {
 		if !have[d.Name] {

@@ -264,6 +264,56 @@ func childRows(e *Engagement, c *Conversation, emit emitter) error {
 	return nil
 }
 
+// engagementRow is the listing's view of any engagement.
+func engagementRow(e *Engagement) Row {
+	emails := []string{}
+	parts := make([]map[string]any, 0, len(e.Participants))
+	for _, p := range e.Participants {
+		email := strings.ToLower(strings.TrimSpace(p.Email))
+		if email != "" {
+			emails = append(emails, email)
+		}
+		m := map[string]any{}
+		for k, v := range p.Extra {
+			m[k] = v
+		}
+		for k, v := range map[string]any{"name": nullStr(p.Name), "email": nullStr(email), "title": nullStr(p.Title),
+			"company_name": nullStr(p.CompanyName), "type": nullStr(p.Type), "person_id": ptrVal(p.PersonID), "user_id": ptrVal(p.UserID)} {
+			if v != nil {
+				m[k] = v
+			}
+		}
+		parts = append(parts, m)
+	}
+	trackers := make([]map[string]any, 0, len(e.TrackerMatches))
+	for _, t := range e.TrackerMatches {
+		m := map[string]any{"name": t.Name, "type": nullStr(t.Type), "num_matches": ptrVal(t.Count)}
+		for k, v := range t.Extra {
+			m[k] = v
+		}
+		trackers = append(trackers, m)
+	}
+	r := Row{
+		"engagement_id": e.ID, "engagement_type": nullStr(e.Type), "subject": nullStr(e.Subject), "started_at": e.StartedAt,
+		"duration_seconds": ptrVal(e.Duration), "language": nullStr(e.Language), "no_show": ptrVal(e.NoShow),
+		"processing_state": nullStr(e.ProcessingState), "compliance": nullStr(e.Compliance), "initiator": nullStr(e.Initiator),
+		"disposition_connected": ptrVal(e.Disposition.Connected), "disposition_voicemail": ptrVal(e.Disposition.Voicemail),
+		"disposition_gatekeeper": ptrVal(e.Disposition.Gatekeeper), "disposition_tree": ptrVal(e.Disposition.Tree),
+		"account_id": nullStr(e.AccountID), "account_name": nullStr(e.AccountName), "opportunity_id": nullStr(e.OpportunityID),
+		"opportunity_name": nullStr(e.OpportunityName), "owner_user_id": ptrVal(e.UserID), "owner_name": nullStr(e.UserName),
+		"owner_email": nullStr(strings.ToLower(e.UserEmail)), "url": nullStr(e.URL), "summary": nullStr(cleanSummary(e.Summary)),
+		"num_customer_questions": ptrVal(e.NumCustQuestions), "num_engaging_questions": ptrVal(e.NumEngagingQuestions),
+		"participant_emails": emails, "participants": mustJSON(parts), "tracker_matches": mustJSON(trackers),
+	}
+	if e.ActionItems != nil {
+		r["action_items"] = e.ActionItems
+	}
+	if len(e.Extra) > 0 {
+		r["_extra"] = mustJSON(e.Extra)
+	}
+	return r
+}
+
 // childStreams are the streams a call's detail produces besides calls, in
 // the order they are emitted.
 var childStreams = []string{"participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics"}

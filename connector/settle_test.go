@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -361,4 +362,49 @@ func TestStateIsPrivate(t *testing.T) {
 		}
 	}
 	walk(v)
+}
+
+// TestTalkMetricsFromDiarisation: where Chorus gives no talk metrics, the
+// derived talk ratio and customer talk share come from the speaker clusters'
+// talk times (Chorus's diarisation), not from the utterance lengths; the
+// expected values are recomputed here from the tenant's transcript truth.
+func TestTalkMetricsFromDiarisation(t *testing.T) {
+	h := newHarness(t, chorustest.Options{Seed: 14, Calls: 40, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, "")
+	_, sink, _ := h.poll(connector.NewState(h.cfg.BaseURL))
+	metrics := map[string]map[string]any{}
+	for _, r := range sink.rows["call_metrics"] {
+		id := r["call_id"].(string)
+		if metrics[id] == nil {
+			metrics[id] = map[string]any{}
+		}
+		metrics[id][r["metric_name"].(string)+"/"+r["source"].(string)] = r["value"]
+	}
+	checked := 0
+	for _, e := range h.tenant.RecordedCalls() {
+		m := metrics[e.ID]
+		ratio, ok := m["talk_ratio/derived"].(float64)
+		if !ok {
+			continue // the API gave it, or no transcript
+		}
+		var rep, all, repLen, allLen float64
+		for _, u := range h.tenant.Utterances(e.ID) {
+			tt := chorustest.TalkTime(u.Length, u.SpeakerType)
+			all += tt
+			allLen += u.Length
+			if chorustest.NormalizeSpeaker(u.SpeakerType) == "rep" {
+				rep += tt
+				repLen += u.Length
+			}
+		}
+		if math.Abs(ratio-rep/all) > 1e-9 {
+			t.Errorf("call %s: talk_ratio %v, diarisation says %v", e.ID, ratio, rep/all)
+		}
+		if math.Abs(ratio-repLen/allLen) < 1e-6 {
+			t.Errorf("call %s: talk_ratio %v equals the utterance-length ratio: clusters not used", e.ID, ratio)
+		}
+		checked++
+	}
+	if checked < 5 {
+		t.Fatalf("only %d calls with a derived talk ratio", checked)
+	}
 }

@@ -87,13 +87,14 @@ type Syncer struct {
 	children []string // the selected child streams of a call
 	sum      Summary
 	done     map[string]bool // call ids handled in this run
+	listed   map[string]bool // engagement ids whose engagements row this run wrote
 }
 
 // Sync runs one sync into sink, starting from st, which it updates. It
 // returns the run's summary; on error the state reflects the last
 // checkpoint that the sink accepted.
 func Sync(ctx context.Context, opt Options, st *State, sink Sink) (*Summary, error) {
-	s := &Syncer{opt: opt, sink: sink, log: opt.Logger, now: opt.Now, done: map[string]bool{}}
+	s := &Syncer{opt: opt, sink: sink, log: opt.Logger, now: opt.Now, done: map[string]bool{}, listed: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -196,7 +197,7 @@ func (s *Syncer) interrupted() error {
 func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 	emit := s.emit(ctx)
 	now := s.now().UTC()
-	if s.selected("users") {
+	if s.selected("users") || s.selected("user_teams") {
 		users, err := s.opt.API.ListUsers(ctx)
 		s.sum.OtherRequests++
 		if err != nil {
@@ -218,6 +219,12 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *State) error {
 			}
 			if err := emit("users", r); err != nil {
 				return err
+			}
+			for _, team := range u.TeamIDs {
+				primary := u.PrimaryTeam != nil && *u.PrimaryTeam == team
+				if err := emit("user_teams", Row{"user_id": u.ID, "team_id": fmt.Sprint(team), "is_primary": primary}); err != nil {
+					return err
+				}
 			}
 		}
 		st.Stream("users").SyncedAt = &now
@@ -360,6 +367,8 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *Sta
 			}
 		case it.vanished != "":
 			s.vanished(st, it.vanished)
+		case it.listing:
+			err = emit("engagements", engagementRow(&it.eng))
 		default:
 			err = s.handle(ctx, st, it, emit)
 			if it.result != nil {
@@ -387,6 +396,7 @@ const (
 // batch lookup no longer returns.
 type work struct {
 	eng      Engagement
+	listing  bool   // emit the engagements row of eng (nothing else)
 	action   string // actFetch, actRefetch, StatusNoShow or StatusPending
 	result   chan detailResult
 	sliceEnd *time.Time
@@ -507,6 +517,12 @@ func (p *producer) queue(ctx context.Context, engs []Engagement) error {
 	for _, e := range engs {
 		if s.stopped() {
 			return errStopped
+		}
+		if s.selected("engagements") && !s.listed[e.ID] {
+			s.listed[e.ID] = true
+			if !p.send(ctx, work{eng: e, listing: true}) {
+				return ctx.Err()
+			}
 		}
 		switch {
 		case !e.IsRecordedCall():

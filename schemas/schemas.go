@@ -88,12 +88,12 @@ type Family string
 // Stream families.
 const (
 	FamilyCalls     Family = "calls"     // calls and everything read from a call's detail
-	FamilyDirectory Family = "directory" // users and teams, full refresh
+	FamilyDirectory Family = "directory" // users, teams and user_teams, full refresh
 )
 
 // Family returns the family the stream belongs to.
 func (s *Stream) Family() Family {
-	if s.Name == "users" || s.Name == "teams" {
+	if s.Name == "users" || s.Name == "teams" || s.Name == "user_teams" {
 		return FamilyDirectory
 	}
 	return FamilyCalls
@@ -102,7 +102,7 @@ func (s *Stream) Family() Family {
 // Order lists the streams in the order they are documented and emitted.
 var Order = []string{
 	"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions",
-	"action_items", "call_metrics", "users", "teams",
+	"action_items", "call_metrics", "engagements", "users", "teams", "user_teams",
 }
 
 var all = mustLoad()

@@ -9,7 +9,7 @@ func TestStreams(t *testing.T) {
 	// Stream names are part of the interface (Airbyte/Singer stream names,
 	// Parquet folders, raw tables): a rename must be deliberate.
 	want := []string{"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions",
-		"action_items", "call_metrics", "users", "teams"}
+		"action_items", "call_metrics", "engagements", "users", "teams", "user_teams"}
 	if got := Names(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("streams %v, want %v", got, want)
 	}

@@ -476,6 +476,17 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 			return err
 		}
 	}
+	if fullRefresh(st) {
+		err := b.query(ctx, deleteStaleSQL(b.table(st.Name), b.table(stage)), "replace "+st.Name+" with the newest full refresh",
+			func(qs *bigquery.QueryStatistics) {
+				if qs.DMLStats != nil {
+					sr.Deleted += qs.DMLStats.DeletedRowCount
+				}
+			})
+		if err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	now := b.opt.Now().UTC().Format(time.RFC3339Nano)
 	for _, f := range fs {

@@ -600,6 +600,7 @@ func unquoteList(s string) []string {
 // replace the child rows of re-read calls (see replacedSQL).
 var (
 	reReplaced       = regexp.MustCompile("(?s)^CREATE OR REPLACE TABLE `([^`]+)` AS SELECT DISTINCT s.call_id, s._sync_id, child AS stream\nFROM `([^`]+)` AS s JOIN `([^`]+)` AS t ON t.call_id = s.call_id AND t._sync_id = s._sync_id\nCROSS JOIN UNNEST\\(s._child_streams\\) AS child$")
+	reDeleteStale    = regexp.MustCompile("^DELETE FROM `([^`]+)` AS t WHERE t._sync_id IS DISTINCT FROM \\(SELECT MAX\\(s._sync_id\\) FROM `([^`]+)` AS s\\)$")
 	reDeleteReplaced = regexp.MustCompile("(?s)^DELETE FROM `([^`]+)` AS t WHERE EXISTS \\(SELECT 1 FROM `([^`]+)` AS r\nWHERE r.call_id = t.call_id AND r.stream = '([a-z_]+)' AND r._sync_id IS DISTINCT FROM t._sync_id\\)$")
 )
 
@@ -632,6 +633,29 @@ func (d *bqDouble) runReplace(sql string) (*bq.DmlStatistics, bool, error) {
 		}
 		d.tables[dropProject(m[1])] = out
 		return &bq.DmlStatistics{}, true, nil
+	}
+	if m := reDeleteStale.FindStringSubmatch(sql); m != nil {
+		table, stage := d.tables[dropProject(m[1])], d.tables[dropProject(m[2])]
+		if table == nil || stage == nil {
+			return nil, true, fmt.Errorf("Not found: Table %s or %s", m[1], m[2])
+		}
+		newest := ""
+		for _, r := range stage.rows {
+			if s := fmt.Sprint(r["_sync_id"]); s > newest {
+				newest = s
+			}
+		}
+		stats := &bq.DmlStatistics{}
+		kept := table.rows[:0]
+		for _, r := range table.rows {
+			if fmt.Sprint(r["_sync_id"]) != newest {
+				stats.DeletedRowCount++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		table.rows = kept
+		return stats, true, nil
 	}
 	if m := reDeleteReplaced.FindStringSubmatch(sql); m != nil {
 		child, replaced := d.tables[dropProject(m[1])], d.tables[dropProject(m[2])]

@@ -359,6 +359,15 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 				return err
 			}
 		}
+		if fullRefresh(st) {
+			r, err := tx.ExecContext(ctx, deleteStaleSQL(DuckDBRawSchema+"."+quoteIdent(st.Name), "_chorus_stage"))
+			if err != nil {
+				return fmt.Errorf("warehouse: replace %s.%s with the newest full refresh: %w", DuckDBRawSchema, st.Name, err)
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				res.stream(st.Name).Deleted += n
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "DROP TABLE _chorus_stage"); err != nil {
 			return fmt.Errorf("warehouse: drop staging for %s: %w", st.Name, err)
 		}

@@ -184,11 +184,23 @@ func deleteReplacedSQL(child, table, replaced string) string {
 WHERE r.call_id = t.call_id AND r.stream = '%s' AND r._sync_id IS DISTINCT FROM t._sync_id)`, table, replaced, child)
 }
 
-// childStreamNames are the streams whose rows belong to one call.
+// Full-refresh streams (users, teams, user_teams) are written whole by every
+// sync that reads them: after the merge, rows the newest sync of the load
+// did not write are deleted — a user who left a team leaves user_teams.
+func fullRefresh(st *schemas.Stream) bool { return st.Family() == schemas.FamilyDirectory }
+
+// deleteStaleSQL deletes a full-refresh table's rows that the newest staged
+// sync did not write.
+func deleteStaleSQL(table, stage string) string {
+	return fmt.Sprintf(`DELETE FROM %s AS t WHERE t._sync_id IS DISTINCT FROM (SELECT MAX(s._sync_id) FROM %s AS s)`, table, stage)
+}
+
+// childStreamNames are the streams whose rows belong to one call: keyed
+// by call_id first.
 func childStreamNames() []string {
 	var out []string
 	for _, st := range schemas.All() {
-		if st.Family() == schemas.FamilyCalls && st.Name != replacingStream {
+		if st.Family() == schemas.FamilyCalls && st.Name != replacingStream && len(st.Key) > 1 && st.Key[0] == "call_id" {
 			out = append(out, st.Name)
 		}
 	}

@@ -398,7 +398,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 				clusters[u.SpeakerID] = c
 				order = append(order, u.SpeakerID)
 			}
-			c.Ranges = append(c.Ranges, rangeJSON{Start: u.Start, Length: u.Length, TalkTime: TalkTime(u.Length)})
+			c.Ranges = append(c.Ranges, rangeJSON{Start: u.Start, Length: u.Length, TalkTime: TalkTime(u.Length, u.SpeakerType)})
 		}
 		for _, id := range order {
 			rec.Clusters = append(rec.Clusters, *clusters[id])
@@ -467,8 +467,14 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 func intPtr(i int) *int { return &i }
 
 // TalkTime is the talk time Chorus's diarisation reports for a range of the
-// given length: pauses inside an utterance are not talk.
-func TalkTime(length float64) float64 { return round2(length * 0.9) }
+// given length spoken by a speaker of the served type: pauses inside an
+// utterance are not talk, and customers pause more than reps.
+func TalkTime(length float64, speakerType string) float64 {
+	if NormalizeSpeaker(speakerType) == "rep" {
+		return round2(length * 0.95)
+	}
+	return round2(length * 0.8)
+}
 
 // cluster is the speaker cluster of an utterance's speaker.
 func (t *Tenant) cluster(e *engagement, u TruthUtterance) *clusterJSON {
@@ -558,6 +564,8 @@ func (t *Tenant) managerOf(u TruthUser) int64 {
 }
 
 func (t *Tenant) usersJSON() []byte {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	users := make([]userJSON, len(t.users))
 	for i, u := range t.users {
 		first, last, _ := strings.Cut(u.Name, " ")
@@ -578,6 +586,8 @@ func (t *Tenant) usersJSON() []byte {
 }
 
 func (t *Tenant) teamsJSON() []byte {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	type ref = map[string]any
 	data := make([]ref, len(t.teams))
 	for i, tm := range t.teams {

@@ -270,8 +270,24 @@ func (t *Tenant) Customers() []Customer {
 	return out
 }
 
+// SetUserTeams moves a user to other teams (the first is the primary one),
+// as an admin does in Chorus; false for an unknown user.
+func (t *Tenant) SetUserTeams(userID int64, teams []int64) bool {
+	t.data.Lock()
+	defer t.data.Unlock()
+	for i, u := range t.users {
+		if u.ID == userID && len(teams) > 0 {
+			t.users[i].TeamIDs, t.users[i].PrimaryTeam = slices.Clone(teams), teams[0]
+			return true
+		}
+	}
+	return false
+}
+
 // Users returns the seller's users.
 func (t *Tenant) Users() []TruthUser {
+	t.data.RLock()
+	defer t.data.RUnlock()
 	out := slices.Clone(t.users)
 	for i := range out {
 		out[i].TeamIDs = slices.Clone(out[i].TeamIDs)
