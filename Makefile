@@ -40,7 +40,7 @@ clean:
 .PHONY: bench chaos
 
 # Performance figures against the simulated tenant, printed as a table
-# (cmd/chorus-bench): the issue's sizes, about 6 minutes on 2 cores;
+# (cmd/chorus-bench): the issues' sizes, about 7 minutes on 2 cores;
 # BENCH_SCALE=small for a quick check. BENCH_FLAGS passes more flags
 # (e.g. BENCH_FLAGS="-json bench.json -keep").
 bench: build
@@ -70,7 +70,7 @@ bqemulator:
 	GO=$(GO) ./warehouse/bqemulator/build.sh
 
 # What the BigQuery path does, tried against the emulator: the inventory of
-# what works and what fails, as Markdown in $(BQ_INVENTORY) (about a minute).
+# what works and what fails, as Markdown in $(BQ_INVENTORY) (about 2 minutes).
 BQ_INVENTORY ?= bq-inventory.md
 bq-inventory: bqemulator
 	CHORUS_ELT_REQUIRE_BQ_EMULATOR=1 CHORUS_ELT_BQ_INVENTORY=$(abspath $(BQ_INVENTORY)) \

@@ -24,6 +24,12 @@ type API interface {
 	GetConversation(ctx context.Context, id string) (*Conversation, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	ListTeams(ctx context.Context) ([]Team, error)
+	// GetSalesQualification returns Chorus's sales qualification analysis of
+	// a call; *NotFoundError when there is none.
+	GetSalesQualification(ctx context.Context, id string) (*SalesQualification, error)
+	// ListScorecards returns one page of the scorecards submitted at or
+	// after q.SubmittedFrom (and not after q.SubmittedTo, when set).
+	ListScorecards(ctx context.Context, q ScorecardQuery) (ScorecardPage, error)
 }
 
 // ListQuery asks for one page of engagements: a date window, or a batch of
@@ -310,3 +316,60 @@ type Team struct {
 	UserIDs       []int64
 	Extra         Extra
 }
+
+// ScorecardQuery asks for one page of scorecards by submission time; a zero
+// SubmittedFrom or SubmittedTo is an open end. Page counts from 1.
+type ScorecardQuery struct {
+	SubmittedFrom time.Time
+	SubmittedTo   time.Time
+	Page          int
+	Size          int
+}
+
+// ScorecardPage is one page of the scorecards listing.
+type ScorecardPage struct {
+	Scorecards []Scorecard
+	// Count is the number of entries on the page, readable or not: a page
+	// with fewer than the size asked for is the last.
+	Count int
+	// Unreadable describes entries that could not be used (no id).
+	Unreadable []string
+}
+
+// Scorecard is a reviewer's scorecard of a call.
+type Scorecard struct {
+	ID                    string
+	EngagementID          string
+	InitiativeID          *int64
+	InitiativeName        string
+	InitiativeDescription string
+	InitiativeURL         string
+	RecipientUserID       *int64
+	RecipientPersonID     *int64
+	RecipientName         string
+	ReviewerUserID        *int64
+	ReviewerPersonID      *int64
+	ReviewerName          string
+	SubmittedAt           *time.Time
+	Seen                  *bool
+	URL                   string
+	Answers               []ScorecardAnswer
+	// Extra holds unknown keys and the unmodelled keys of initiative,
+	// recipient and reviewer, nested as sent.
+	Extra Extra
+}
+
+// ScorecardAnswer is one entry of a scorecard's scores.
+type ScorecardAnswer struct {
+	Index        int // position in the scores list
+	QuestionID   *int64
+	QuestionText string
+	Score        *int64
+	CommentText  string
+	CommentTime  *int64 // seconds into the call
+	Extra        Extra  // unknown keys; question's and comment's nested
+}
+
+// Fingerprint is a hash of everything the scorecard says: a scorecard
+// listed again with the same fingerprint is not emitted again.
+func (s *Scorecard) Fingerprint() string { return shortHash(s) }

@@ -29,10 +29,16 @@ type Config struct {
 	SliceHours        float64  `json:"slice_hours"`
 	PendingMaxHours   float64  `json:"pending_max_hours"`
 	SettleHours       *float64 `json:"settle_hours"`
-	MaxUtteranceBytes int      `json:"max_utterance_bytes"`
-	MaxTranscriptByte int      `json:"max_transcript_bytes"`
-	StateStore        string   `json:"state_store"`
-	CustomersTable    string   `json:"customers_table"`
+	// SyncSalesQualifications reads each newly complete call's sales
+	// qualification analysis: one more request per call.
+	SyncSalesQualifications bool   `json:"sync_sales_qualifications"`
+	MaxUtteranceBytes       int    `json:"max_utterance_bytes"`
+	MaxTranscriptByte       int    `json:"max_transcript_bytes"`
+	StateStore              string `json:"state_store"`
+	CustomersTable          string `json:"customers_table"`
+	// ScorecardsLookbackHours: how far before its cursor the scorecards
+	// listing starts again on every run.
+	ScorecardsLookbackHours float64 `json:"scorecards_lookback_hours"`
 
 	// Start is StartDate parsed (or now - LookbackDays).
 	Start time.Time `json:"-"`
@@ -53,6 +59,9 @@ const (
 	DefaultMaxUtteranceBytes = 64 << 10
 	DefaultMaxTranscriptByte = 16 << 20
 )
+
+// DefaultScorecardsLookbackHours is the scorecards listing's default look-back.
+const DefaultScorecardsLookbackHours = 24
 
 // TokenEnv is the environment variable read when the config has no token.
 const TokenEnv = "CHORUS_API_TOKEN"
@@ -191,6 +200,7 @@ func (c *Config) finish(now time.Time) error {
 		{"requests_per_second", &c.RequestsPerSecond, DefaultRequestsPerSecond},
 		{"slice_hours", &c.SliceHours, DefaultSliceHours},
 		{"pending_max_hours", &c.PendingMaxHours, DefaultPendingMaxHours},
+		{"scorecards_lookback_hours", &c.ScorecardsLookbackHours, DefaultScorecardsLookbackHours},
 	}
 	for _, p := range positive {
 		if *p.v < 0 {

@@ -139,9 +139,10 @@ func clone(v any) any {
 	return out
 }
 
-// leafTenant serves one engagement, its detail, one user and one team.
+// leafTenant serves one engagement, its detail, one user, one team and one
+// scorecard.
 type leafTenant struct {
-	engagement, recording, user, team any
+	engagement, recording, user, team, scorecard, qualification any
 }
 
 const leafCallID = "EEAA00000000000000000000000000AA"
@@ -158,6 +159,10 @@ func (lt *leafTenant) serve(t *testing.T) *httptest.Server {
 			body = map[string]any{"users": []any{lt.user}}
 		case r.URL.Path == "/api/v1/teams":
 			body = map[string]any{"data": []any{lt.team}}
+		case r.URL.Path == "/api/v1/scorecards":
+			body = map[string]any{"data": []any{lt.scorecard}}
+		case strings.HasPrefix(r.URL.Path, "/api/v1/sales-qualifications/"):
+			body = map[string]any{"data": lt.qualification}
 		default:
 			http.NotFound(w, r)
 			return
@@ -173,7 +178,7 @@ func (lt *leafTenant) serve(t *testing.T) *httptest.Server {
 func (lt *leafTenant) rows(t *testing.T) map[string][]Row {
 	t.Helper()
 	srv := lt.serve(t)
-	cfg := testConfig(t, srv.URL, `,"start_date":"2026-02-01T00:00:00Z"`)
+	cfg := testConfig(t, srv.URL, `,"start_date":"2026-02-01T00:00:00Z","sync_sales_qualifications":true`)
 	sink := &memSink{rows: map[string][]Row{}}
 	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	_, err := Sync(context.Background(), Options{Config: cfg, API: NewV3(NewClient(cfg, ClientOptions{})), SyncID: "s", Now: func() time.Time { return now }},
@@ -236,8 +241,10 @@ func found(rows map[string][]Row, l leaf) bool {
 
 // notCarried are leaves that carry no information of their own, with why.
 var notCarried = map[string]string{
-	"recording type": "the JSON:API resource type, always \"recording\"",
-	"team type":      "the JSON:API resource type, always \"team\"",
+	"recording type":     "the JSON:API resource type, always \"recording\"",
+	"team type":          "the JSON:API resource type, always \"team\"",
+	"scorecard type":     "the JSON:API resource type, always \"scorecard\"",
+	"qualification type": "the JSON:API resource type, always \"sales_qualification_analysis\"",
 }
 
 func TestEveryContractLeafIsKept(t *testing.T) {
@@ -292,12 +299,20 @@ func TestEveryContractLeafIsKept(t *testing.T) {
 		lt.user = v
 	})
 	add("team", g.instance(map[string]any{"$ref": "#/components/schemas/Team"}, nil), func(v any) { lt.team = v })
+	add("scorecard", g.instance(map[string]any{"$ref": "#/components/schemas/Scorecard"}, nil), func(v any) { lt.scorecard = v })
+	add("qualification", g.instance(map[string]any{"$ref": "#/components/schemas/SalesQualificationAnalysis"}, nil), func(v any) {
+		lt.qualification = v
+	})
 	fixed := map[string]bool{"listing engagement_id": true, "listing engagement_type": true, "listing date_time": true,
 		"listing processing_state": true, "listing no_show": true, "recording id": true, "recording attributes status": true, "user id": true}
 
 	rows := lt.rows(t)
 	if len(rows["calls"]) != 1 || len(rows["utterances"]) != 1 || len(rows["users"]) != 1 || len(rows["teams"]) != 1 {
 		t.Fatalf("rows: %d calls, %d utterances, %d users, %d teams", len(rows["calls"]), len(rows["utterances"]), len(rows["users"]), len(rows["teams"]))
+	}
+	if len(rows["scorecards"]) != 1 || len(rows["scorecard_answers"]) != 1 || len(rows["sales_qualifications"]) != 3 {
+		t.Fatalf("rows: %d scorecards, %d scorecard answers, %d sales qualification fields", len(rows["scorecards"]), len(rows["scorecard_answers"]),
+			len(rows["sales_qualifications"]))
 	}
 	checked := 0
 	for _, l := range leaves {
@@ -312,8 +327,10 @@ func TestEveryContractLeafIsKept(t *testing.T) {
 				continue
 			}
 			// Change the leaf: the rows must change.
-			alt := &leafTenant{engagement: clone(lt.engagement), recording: clone(lt.recording), user: clone(lt.user), team: clone(lt.team)}
-			root := map[string]any{"listing": alt.engagement, "recording": alt.recording, "user": alt.user, "team": alt.team}
+			alt := &leafTenant{engagement: clone(lt.engagement), recording: clone(lt.recording), user: clone(lt.user), team: clone(lt.team),
+				scorecard: clone(lt.scorecard), qualification: clone(lt.qualification)}
+			root := map[string]any{"listing": alt.engagement, "recording": alt.recording, "user": alt.user, "team": alt.team,
+				"scorecard": alt.scorecard, "qualification": alt.qualification}
 			set(root[l.path[0].(string)], l.path[1:], l.alt)
 			if reflect.DeepEqual(alt.rows(t), rows) {
 				t.Errorf("%s: changing it from %v to %v changes no row: it is lost", name, l.value, l.alt)
@@ -324,7 +341,7 @@ func TestEveryContractLeafIsKept(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d leaves of the listing, RecordingDoc, User and Team checked", checked)
+	t.Logf("%d leaves of the listing, RecordingDoc, User, Team, Scorecard and SalesQualificationAnalysis checked", checked)
 	if checked < 150 {
 		t.Errorf("only %d leaves: the generator missed part of the contract", checked)
 	}

@@ -44,7 +44,13 @@ type ExtractResult struct {
 	Bytes     map[string]int64 `json:"bytes"`
 	Requests  int64            `json:"requests"`
 	Retries   int64            `json:"retries"`
-	Throttled int64            `json:"throttled"`
+	Throttled int64            `json:"throttled"` // 429 answers
+	// EffectiveRate is the requests the tenant accepted (429s excluded) per
+	// second of the client's active time; RateLimit and MinRateLimit are the
+	// adaptive budget's limit at the end and its lowest, in requests/second.
+	EffectiveRate float64 `json:"effective_rate"`
+	RateLimit     float64 `json:"rate_limit"`
+	MinRateLimit  float64 `json:"min_rate_limit"`
 }
 
 // Extract syncs the tenant into typed Parquet under OutDir.
@@ -75,7 +81,8 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 		sink.Abort()
 	}
 	res := &ExtractResult{Summary: sum, Files: len(sink.Files), Bytes: sink.Bytes,
-		Requests: client.Stats.Requests.Load(), Retries: client.Stats.Retries.Load(), Throttled: client.Stats.Throttled.Load()}
+		Requests: client.Stats.Requests.Load(), Retries: client.Stats.Retries.Load(), Throttled: client.Stats.Throttled.Load(),
+		EffectiveRate: client.Stats.EffectiveRate(), RateLimit: client.Stats.Limit(), MinRateLimit: client.Stats.MinLimit()}
 	if err != nil {
 		return res, fmt.Errorf("extract: %w", err)
 	}

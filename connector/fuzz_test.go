@@ -349,6 +349,12 @@ func (s *scriptAPI) GetConversation(context.Context, string) (*Conversation, err
 }
 func (s *scriptAPI) ListUsers(context.Context) ([]User, error) { return nil, nil }
 func (s *scriptAPI) ListTeams(context.Context) ([]Team, error) { return nil, nil }
+func (s *scriptAPI) ListScorecards(context.Context, ScorecardQuery) (ScorecardPage, error) {
+	return ScorecardPage{}, nil
+}
+func (s *scriptAPI) GetSalesQualification(context.Context, string) (*SalesQualification, error) {
+	return nil, &NotFoundError{}
+}
 
 // parseScript turns fuzz bytes into pages: each 4-byte group is one page
 // (next key selector, engagement count, first id, flags).

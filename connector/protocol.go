@@ -247,36 +247,37 @@ type ConfiguredCatalog struct {
 }
 
 // ParseConfiguredCatalog validates an Airbyte configured catalog and returns
-// the selected streams and whether any of them asks for a full refresh.
-func ParseConfiguredCatalog(doc []byte) (selected map[string]bool, fullRefresh bool, err error) {
+// the selected streams and the families of incremental streams it asks to
+// read in full (sync_mode full_refresh): their state is to be reset.
+func ParseConfiguredCatalog(doc []byte) (selected map[string]bool, refresh map[schemas.Family]bool, err error) {
 	var c ConfiguredCatalog
 	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, false, &ConfigError{Msg: fmt.Sprintf("catalog: not a configured catalog: %v", err)}
+		return nil, nil, &ConfigError{Msg: fmt.Sprintf("catalog: not a configured catalog: %v", err)}
 	}
 	if len(c.Streams) == 0 {
-		return nil, false, &ConfigError{Msg: "catalog: no streams are selected"}
+		return nil, nil, &ConfigError{Msg: "catalog: no streams are selected"}
 	}
-	selected = map[string]bool{}
+	selected, refresh = map[string]bool{}, map[schemas.Family]bool{}
 	for _, s := range c.Streams {
 		st := schemas.Get(s.Stream.Name)
 		if st == nil {
-			return nil, false, &ConfigError{Msg: fmt.Sprintf("catalog: unknown stream %q (streams: %v)", s.Stream.Name, schemas.Names())}
+			return nil, nil, &ConfigError{Msg: fmt.Sprintf("catalog: unknown stream %q (streams: %v)", s.Stream.Name, schemas.Names())}
 		}
 		switch s.SyncMode {
 		case "full_refresh":
 			if st.Incremental() {
-				fullRefresh = true
+				refresh[st.Family()] = true
 			}
 		case "incremental":
 			if !st.Incremental() {
-				return nil, false, &ConfigError{Msg: fmt.Sprintf("catalog: stream %q supports full_refresh only", s.Stream.Name)}
+				return nil, nil, &ConfigError{Msg: fmt.Sprintf("catalog: stream %q supports full_refresh only", s.Stream.Name)}
 			}
 		default:
-			return nil, false, &ConfigError{Msg: fmt.Sprintf("catalog: stream %q has sync_mode %q; use full_refresh or incremental", s.Stream.Name, s.SyncMode)}
+			return nil, nil, &ConfigError{Msg: fmt.Sprintf("catalog: stream %q has sync_mode %q; use full_refresh or incremental", s.Stream.Name, s.SyncMode)}
 		}
 		selected[s.Stream.Name] = true
 	}
-	return selected, fullRefresh, nil
+	return selected, refresh, nil
 }
 
 // ---- Singer ----

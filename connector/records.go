@@ -316,7 +316,31 @@ func engagementRow(e *Engagement) Row {
 
 // childStreams are the streams a call's detail produces besides calls, in
 // the order they are emitted.
-var childStreams = []string{"participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics"}
+var childStreams = []string{"participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics",
+	"sales_qualifications"}
+
+// qualificationRows are the rows of a call's sales qualification analysis:
+// one per field.
+func qualificationRows(callID string, q *SalesQualification) []streamRow {
+	var out []streamRow
+	for _, f := range q.Fields {
+		r := Row{"call_id": callID, "section": f.Section, "field_id": f.ID, "field_name": nullStr(f.Name),
+			"framework": nullStr(q.Framework), "change_type": nullStr(f.ChangeType), "new_value": ptrVal(f.NewValue),
+			"previous_value": ptrVal(f.PreviousValue), "supporting_quote": ptrVal(f.Quote), "analysis_id": nullStr(q.ID),
+			"generated_at": timeVal(q.GeneratedAt), "user_id": ptrVal(q.UserID), "chorus_customer_id": ptrVal(q.CustomerID),
+			"opportunity_id": nullStr(q.OpportunityID), "conversation_duration_seconds": ptrVal(q.Duration)}
+		extra := map[string]any{}
+		if len(f.Extra) > 0 {
+			extra["field"] = f.Extra
+		}
+		if len(out) == 0 && len(q.Extra) > 0 { // the analysis's own leftovers, once
+			extra["analysis"] = q.Extra
+		}
+		setExtra(r, extra)
+		out = append(out, streamRow{"sales_qualifications", r})
+	}
+	return out
+}
 
 func trackerRows(e *Engagement, c *Conversation, emit emitter) error {
 	type agg struct {

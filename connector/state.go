@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
 // The state document. It is versioned, uses explicit field names and holds
@@ -27,14 +29,19 @@ import (
 //	                                    "ai_pending": true, "recheck_at": "…", "rechecks": 1}},
 //	    "pending": {"<engagement id>": {"started_at": "…", "first_seen": "…", "attempts": 2}}
 //	  },
-//	  "streams": {"users": {"synced_at": "…"}, "teams": {"synced_at": "…"}},
+//	  "streams": {"users": {"synced_at": "…"}, "teams": {"synced_at": "…"},
+//	              "scorecards": {"synced_at": "…", "cursor": "…", "known": {"<scorecard id>": "<hash>"}}},
 //	  "commit": {"files": [{"temp": "…", "final": "…"}]}
 //	}
 //
 // "calls" is the shared cursor of the call family of streams (calls and
 // everything read from a call's detail); "streams" holds the state of the
-// streams synced on their own. Version 1 documents (which kept pending
-// engagements whole, names and emails included) are migrated when read.
+// streams synced on their own. The scorecard family (scorecards and
+// scorecard_answers) keeps its cursor (the newest submitted time listed) and
+// the hashes of the scorecards its look-back lists again under "scorecards"
+// ("scorecard_answers" when only that stream is read). Version 1 documents
+// (which kept pending engagements whole, names and emails included) are
+// migrated when read.
 const (
 	StateFormat  = "chorus-elt-state"
 	StateVersion = 2
@@ -55,6 +62,12 @@ type State struct {
 // StreamState is the state of a stream synced on its own.
 type StreamState struct {
 	SyncedAt *time.Time `json:"synced_at,omitempty"`
+	// Cursor: every scorecard submitted before it has been listed (the
+	// newest submitted time seen; scorecard family only).
+	Cursor *time.Time `json:"cursor,omitempty"`
+	// Known maps the scorecards the next run's look-back lists again to a
+	// hash of their content, so that only changed ones are emitted again.
+	Known map[string]string `json:"known,omitempty"`
 }
 
 // FileCommit is the set of files of one Parquet commit.
@@ -128,6 +141,20 @@ func (s *State) Stream(name string) *StreamState {
 		s.Streams[name] = &StreamState{}
 	}
 	return s.Streams[name]
+}
+
+// Reset forgets the state of a family of streams, so that the next sync
+// reads it from the start date again.
+func (s *State) Reset(f schemas.Family) {
+	if f == schemas.FamilyCalls {
+		s.Calls = CallsState{}
+		return
+	}
+	for _, st := range schemas.All() {
+		if st.Family() == f {
+			delete(s.Streams, st.Name)
+		}
+	}
 }
 
 // Shared returns the state without the streams synced on their own: the
@@ -215,7 +242,7 @@ func (s *State) validate() error {
 func (s *State) mergeStreams(streams map[string]json.RawMessage) {
 	for name, raw := range streams {
 		var ss StreamState
-		if json.Unmarshal(raw, &ss) == nil && ss.SyncedAt != nil {
+		if json.Unmarshal(raw, &ss) == nil && (ss.SyncedAt != nil || ss.Cursor != nil) {
 			*s.Stream(name) = ss
 		}
 	}

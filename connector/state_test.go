@@ -69,3 +69,31 @@ func TestStateRefused(t *testing.T) {
 		}
 	}
 }
+
+// A full refresh asked for one family of incremental streams resets that
+// family's state only.
+func TestFullRefreshResetsItsFamily(t *testing.T) {
+	catalog := `{"streams":[
+ {"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append_dedup"},
+ {"stream":{"name":"scorecards","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"},
+ {"stream":{"name":"users","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`
+	selected, refresh, err := ParseConfiguredCatalog([]byte(catalog))
+	if err != nil || len(selected) != 3 || len(refresh) != 1 || !refresh["scorecards"] {
+		t.Fatalf("selected %v, refresh %v, %v", selected, refresh, err)
+	}
+	st := NewState("https://acme.chorus.ai")
+	wm := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	st.Calls.Watermark = &wm
+	st.Stream("scorecards").Cursor = &wm
+	st.Stream("users").SyncedAt = &wm
+	for f := range refresh {
+		st.Reset(f)
+	}
+	if st.Calls.Watermark == nil || st.Streams["scorecards"] != nil || st.Streams["users"] == nil {
+		t.Errorf("after the reset: calls %v, streams %v", st.Calls.Watermark, st.Streams)
+	}
+	st.Reset("calls")
+	if st.Calls.Watermark != nil {
+		t.Error("resetting the call family kept its watermark")
+	}
+}

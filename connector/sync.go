@@ -64,16 +64,22 @@ type Summary struct {
 	// Refetched counts settling calls read again because their listing
 	// changed or their AI output was pending; RefetchedChanged those whose
 	// content had changed and were written again.
-	Refetched        int64      `json:"refetched"`
-	RefetchedChanged int64      `json:"refetched_changed"`
-	Pending          int        `json:"pending"`
-	Settling         int        `json:"settling"`
-	NotFound         int64      `json:"not_found"`
-	Abandoned        []string   `json:"abandoned,omitempty"`
-	Narrowed         int64      `json:"windows_narrowed"`
-	Watermark        *time.Time `json:"watermark,omitempty"`
-	Slices           int        `json:"slices"`
-	Interrupted      bool       `json:"interrupted,omitempty"`
+	Refetched        int64 `json:"refetched"`
+	RefetchedChanged int64 `json:"refetched_changed"`
+	// QualificationRequests counts sales qualification requests (opt-in:
+	// one per complete call read).
+	QualificationRequests int64      `json:"qualification_requests,omitempty"`
+	Pending               int        `json:"pending"`
+	Settling              int        `json:"settling"`
+	NotFound              int64      `json:"not_found"`
+	Abandoned             []string   `json:"abandoned,omitempty"`
+	Narrowed              int64      `json:"windows_narrowed"`
+	Watermark             *time.Time `json:"watermark,omitempty"`
+	Slices                int        `json:"slices"`
+	Interrupted           bool       `json:"interrupted,omitempty"`
+
+	// ScorecardRequests counts GET /api/v1/scorecards requests.
+	ScorecardRequests int64 `json:"scorecard_requests"`
 }
 
 // Syncer runs incremental syncs.
@@ -104,7 +110,7 @@ func Sync(ctx context.Context, opt Options, st *State, sink Sink) (*Summary, err
 	s.status, _ = sink.(StatusSink)
 	s.lim = limits{utteranceBytes: opt.Config.MaxUtteranceBytes, transcriptBytes: opt.Config.MaxTranscriptByte}
 	for _, c := range childStreams {
-		if s.selected(c) {
+		if s.selected(c) && (c != "sales_qualifications" || opt.Config.SyncSalesQualifications) {
 			s.children = append(s.children, c)
 		}
 	}
@@ -187,7 +193,7 @@ func (s *Syncer) run(ctx context.Context, st *State) error {
 		}
 		s.setStatus(schemas.FamilyDirectory, "COMPLETE")
 	}
-	return nil
+	return s.syncScorecardFamily(ctx, st)
 }
 
 func (s *Syncer) interrupted() error {
@@ -406,6 +412,7 @@ type work struct {
 type detailResult struct {
 	conv   *Conversation
 	err    error
+	qualed bool        // a sales qualification request was made
 	status string      // when err is nil: complete, no_show or pending
 	rows   []streamRow // the call's rows, built by the fetching goroutine
 }
@@ -597,6 +604,17 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 			// parallel, and the consumer only writes them in order.
 			if r.status = detailStatus(c); r.status != StatusPending {
 				r.rows = callRows(&e, c, r.status, p.s.lim, p.s.children)
+				if r.status == StatusComplete && slices.Contains(p.s.children, "sales_qualifications") {
+					r.qualed = true
+					q, err := p.s.opt.API.GetSalesQualification(ctx, e.ID)
+					var nf *NotFoundError
+					switch {
+					case err == nil:
+						r.rows = append(r.rows, qualificationRows(e.ID, q)...)
+					case !errors.As(err, &nf):
+						r.err = fmt.Errorf("sales qualification: %w", err)
+					}
+				}
 			}
 		}
 		out <- r
@@ -639,6 +657,9 @@ func (s *Syncer) handle(ctx context.Context, st *State, w work, emit emitter) er
 		return ctx.Err()
 	}
 	s.sum.DetailRequests++
+	if r.qualed {
+		s.sum.QualificationRequests++
+	}
 	if w.action == actRefetch {
 		return s.handleRefetch(st, &w.eng, r, emit)
 	}

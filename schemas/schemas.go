@@ -80,7 +80,9 @@ func (s *Stream) Index(name string) int {
 }
 
 // Incremental reports whether the stream supports incremental sync.
-func (s *Stream) Incremental() bool { return s.Family() == FamilyCalls }
+func (s *Stream) Incremental() bool {
+	return s.Family() == FamilyCalls || s.Family() == FamilyScorecards
+}
 
 // Family groups streams that are produced together from the same API calls.
 type Family string
@@ -89,6 +91,9 @@ type Family string
 const (
 	FamilyCalls     Family = "calls"     // calls and everything read from a call's detail
 	FamilyDirectory Family = "directory" // users, teams and user_teams, full refresh
+	// FamilyScorecards is scorecards and their answers, incremental on
+	// their own cursor (submitted_at).
+	FamilyScorecards Family = "scorecards"
 )
 
 // Family returns the family the stream belongs to.
@@ -96,13 +101,17 @@ func (s *Stream) Family() Family {
 	if s.Name == "users" || s.Name == "teams" || s.Name == "user_teams" {
 		return FamilyDirectory
 	}
+	if s.Name == "scorecards" || s.Name == "scorecard_answers" {
+		return FamilyScorecards
+	}
 	return FamilyCalls
 }
 
 // Order lists the streams in the order they are documented and emitted.
 var Order = []string{
 	"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions",
-	"action_items", "call_metrics", "engagements", "users", "teams", "user_teams",
+	"action_items", "call_metrics", "sales_qualifications", "engagements", "users", "teams", "user_teams",
+	"scorecards", "scorecard_answers",
 }
 
 var all = mustLoad()

@@ -9,7 +9,7 @@ func TestStreams(t *testing.T) {
 	// Stream names are part of the interface (Airbyte/Singer stream names,
 	// Parquet folders, raw tables): a rename must be deliberate.
 	want := []string{"calls", "participants", "utterances", "talk_segments", "trackers", "tracker_mentions",
-		"action_items", "call_metrics", "engagements", "users", "teams", "user_teams"}
+		"action_items", "call_metrics", "sales_qualifications", "engagements", "users", "teams", "user_teams", "scorecards", "scorecard_answers"}
 	if got := Names(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("streams %v, want %v", got, want)
 	}
@@ -43,6 +43,12 @@ func TestStreams(t *testing.T) {
 	}
 	if calls.Cursor != "started_at" || !calls.Incremental() || Get("users").Incremental() {
 		t.Error("cursor / sync modes")
+	}
+	for _, name := range []string{"scorecards", "scorecard_answers"} {
+		s := Get(name)
+		if s.Family() != FamilyScorecards || !s.Incremental() || s.Cursor != "submitted_at" {
+			t.Errorf("%s: family %s, incremental %v, cursor %q", name, s.Family(), s.Incremental(), s.Cursor)
+		}
 	}
 }
 

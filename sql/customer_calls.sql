@@ -1,8 +1,8 @@
 -- model: customer_calls
--- version: 1
+-- version: 2
 -- depends: stg_calls, int_call_matches, customers, int_call_participants, stg_call_metrics
 -- description: One row per call with its customer (NULL when unmatched), how it
--- description: matched, the participants and the recording link.
+-- description: matched, the participants, the deal and the recording link.
 WITH people AS (
   SELECT
     call_id,
@@ -29,8 +29,11 @@ SELECT
   c.no_show,
   c.account_id,
   c.account_name,
+  c.opportunity_id,
   c.opportunity_name,
   c.deal_stage,
+  c.deal_amount,
+  c.deal_close_date,
   c.owner_name,
   c.owner_email,
   cu.csm_email,

@@ -1,5 +1,5 @@
 -- model: stg_calls
--- version: 1
+-- version: 2
 -- materialized: view
 -- description: One row per call from raw calls, with the CRM account id and
 -- description: name normalised for customer matching.
@@ -19,6 +19,9 @@ SELECT
   c.opportunity_id,
   c.opportunity_name,
   c.deal_stage,
+  c.deal_amount,
+  c.deal_close_date,
+  c.account_type,
   c.owner_user_id,
   c.owner_name,
   LOWER(c.owner_email) AS owner_email,

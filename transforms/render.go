@@ -63,6 +63,7 @@ var macroDoc = map[string]string{
 	"normalize_name(x)":                "company name for matching: lower case, punctuation and legal suffixes (inc, llc, ltd, corp, gmbh, …) removed",
 	"unnest_split(x, 'sep', alias)":    "FROM item: one row per part of x split by sep, the part named alias",
 	"unnest_range(a, b, alias)":        "FROM item: one row per integer a..b (inclusive), named alias",
+	"unnest_list(x, alias)":            "FROM item: one row per element of the list (array) x, named alias",
 }
 
 // MacroNames returns the macro signatures, sorted, with their meaning.
@@ -98,6 +99,7 @@ var macros = map[string]macroFunc{
 	"normalize_name":     macroNormalizeName,
 	"unnest_split":       macroUnnestSplit,
 	"unnest_range":       macroUnnestRange,
+	"unnest_list":        macroUnnestList,
 }
 
 // innermost matches a {{ ... }} block that holds no other block.
@@ -522,6 +524,20 @@ func macroUnnestRange(r *renderer, args []arg) (string, error) {
 		return fmt.Sprintf("UNNEST(GENERATE_ARRAY(%s, %s)) AS %s", args[0].Text, args[1].Text, alias), nil
 	}
 	return fmt.Sprintf("unnest(generate_series(CAST(%s AS BIGINT), CAST(%s AS BIGINT))) AS _%s(%s)", args[0].Text, args[1].Text, alias, alias), nil
+}
+
+func macroUnnestList(r *renderer, args []arg) (string, error) {
+	if err := want(args, 2); err != nil {
+		return "", err
+	}
+	alias := args[1].Text
+	if !identRe.MatchString(alias) {
+		return "", fmt.Errorf("unnest_list: alias %q is not an identifier", alias)
+	}
+	if r.dialect == BigQuery {
+		return fmt.Sprintf("UNNEST(%s) AS %s", args[0].Text, alias), nil
+	}
+	return fmt.Sprintf("unnest(%s) AS _%s(%s)", args[0].Text, alias, alias), nil
 }
 
 // quoteString renders s as a string literal of the dialect.

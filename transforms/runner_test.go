@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,10 @@ func TestLedgerRefusesEditWithoutBump(t *testing.T) {
 		t.Fatal(err)
 	}
 	orig := readModel(t, "customer_calls.sql")
+	var version int
+	if _, err := fmt.Sscanf(orig[strings.Index(orig, "-- version: "):], "-- version: %d", &version); err != nil {
+		t.Fatal(err)
+	}
 	edited := strings.Replace(orig, "  c.summary,", "  c.summary,\n  c.language,", 1)
 	if edited == orig {
 		t.Fatal("fixture: edit did not apply")
@@ -91,7 +96,8 @@ func TestLedgerRefusesEditWithoutBump(t *testing.T) {
 	if !errors.As(err, &ce) || len(ce.Changes) != 1 || ce.Changes[0].Model != "customer_calls" {
 		t.Fatalf("edited without a bump: %v", err)
 	}
-	for _, want := range []string{"customer_calls", "changed without a version bump", "bump \"-- version: 1\" to 2", ce.Changes[0].OldChecksum, ce.Changes[0].NewChecksum} {
+	bump := fmt.Sprintf("bump \"-- version: %d\" to %d", version, version+1)
+	for _, want := range []string{"customer_calls", "changed without a version bump", bump, ce.Changes[0].OldChecksum, ce.Changes[0].NewChecksum} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q does not say %q", err, want)
 		}
@@ -101,7 +107,7 @@ func TestLedgerRefusesEditWithoutBump(t *testing.T) {
 		t.Error("the refused model was built")
 	}
 
-	bumped := strings.Replace(edited, "-- version: 1", "-- version: 2", 1)
+	bumped := strings.Replace(edited, fmt.Sprintf("-- version: %d", version), fmt.Sprintf("-- version: %d", version+1), 1)
 	res, err := transforms.Run(ctx, w, transforms.Options{AsOf: asOf, Models: overlay(t, map[string]string{"customer_calls.sql": bumped})})
 	if err != nil {
 		t.Fatalf("bumped: %v", err)
@@ -112,14 +118,14 @@ func TestLedgerRefusesEditWithoutBump(t *testing.T) {
 			built = s
 		}
 	}
-	if built == nil || built.Version != 2 {
+	if built == nil || built.Version != version+1 {
 		t.Fatalf("bumped model not built: %+v", built)
 	}
 	if rows, _ := w.Query(ctx, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'chorus' AND table_name = 'customer_calls' AND column_name = 'language'"); len(rows) != 1 {
 		t.Error("the bumped model was not rebuilt")
 	}
 	rows, err := w.Query(ctx, "SELECT version, checksum, dialect, row_count, duration_ms, applied_at FROM chorus._chorus_models WHERE model = 'customer_calls' ORDER BY applied_at")
-	if err != nil || len(rows) != 2 || rows[1]["version"] != int64(2) || rows[0]["checksum"] == rows[1]["checksum"] || rows[1]["dialect"] != "duckdb" {
+	if err != nil || len(rows) != 2 || rows[1]["version"] != int64(version+1) || rows[0]["checksum"] == rows[1]["checksum"] || rows[1]["dialect"] != "duckdb" {
 		t.Errorf("ledger: %v %v", rows, err)
 	}
 	// Going back to the version-1 file (a rollback) is allowed: same checksum.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -576,4 +577,96 @@ func taskIDs(t *testing.T, e transforms.Engine) string {
 		ids = append(ids, str(r["task_id"]))
 	}
 	return strings.Join(ids, ",")
+}
+
+// TestTouchpointsAndScorecards checks the models built on the newer streams
+// against the tenant's ground truth: every engagement is a touchpoint, and
+// one that the tenant says a rule can attach is attached to its customer
+// and never to another; customer_calls carries the deal's stage and amount;
+// rep_scorecards has, per rep and ISO week, the scorecards' count and mean
+// score recomputed here from the tenant's scorecards.
+func TestTouchpointsAndScorecards(t *testing.T) {
+	ctx := context.Background()
+	s := syncTenant(t, chorustest.Options{Seed: 19, Calls: 300, Customers: 10,
+		Start: tenantEnd.Add(-60 * 24 * time.Hour), End: tenantEnd, Now: tenantEnd.Add(12 * time.Hour)})
+	if _, err := transforms.Run(ctx, s.w, transforms.Options{AsOf: tenantAsOf, Customers: customersOf(s.tenant, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range query(t, s.w, "SELECT engagement_id, customer_id FROM chorus.customer_touchpoints") {
+		got[str(r["engagement_id"])] = str(r["customer_id"])
+	}
+	var nonCalls, attached, byRule int
+	for _, e := range s.tenant.Engagements() {
+		if e.StartedAt.After(s.tenant.Now()) {
+			continue
+		}
+		c, ok := got[e.ID]
+		if !ok {
+			t.Errorf("engagement %s (%s) is not a touchpoint", e.ID, e.Type)
+			continue
+		}
+		if e.IsCall() {
+			continue
+		}
+		nonCalls++
+		switch {
+		case c != "" && c != e.CustomerID:
+			t.Errorf("%s %s attached to %s, its customer is %q", e.Type, e.ID, c, e.CustomerID)
+		case e.MatchableBy == chorustest.MatchCRMAccountID || e.MatchableBy == chorustest.MatchAccountName:
+			byRule++
+			if c != e.CustomerID {
+				t.Errorf("%s %s matchable by %s is not attached", e.Type, e.ID, e.MatchableBy)
+			}
+		}
+		if c != "" {
+			attached++
+		}
+	}
+	if nonCalls == 0 || attached == 0 || byRule == 0 {
+		t.Fatalf("fixture: %d non-call engagements, %d attached, %d by account", nonCalls, attached, byRule)
+	}
+	t.Logf("%d non-call engagements, %d attached to their customer (%d by CRM id or name)", nonCalls, attached, byRule)
+
+	// The deal of a call with an opportunity.
+	rows := query(t, s.w, "SELECT count(*) AS n FROM chorus.customer_calls WHERE opportunity_id IS NOT NULL AND deal_stage = 'Negotiation' AND deal_amount > 0")
+	if i64(rows[0]["n"]) == 0 {
+		t.Error("no call in customer_calls carries its deal's stage and amount")
+	}
+
+	type key struct {
+		user int64
+		week string
+	}
+	count := map[key]int{}
+	sum := map[key]float64{}
+	answers := map[key]int{}
+	for _, sc := range s.tenant.Scorecards() {
+		if sc.SubmittedAt.After(s.tenant.Now()) {
+			continue
+		}
+		d := sc.SubmittedAt.UTC()
+		monday := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(int(d.Weekday())+6)%7)
+		k := key{sc.RecipientUserID, monday.Format("2006-01-02")}
+		count[k]++
+		for _, a := range sc.Answers {
+			sum[k] += float64(a.Score)
+			answers[k]++
+		}
+	}
+	if len(count) == 0 {
+		t.Fatal("fixture: no scorecards")
+	}
+	out := query(t, s.w, "SELECT user_id, CAST(week_start AS VARCHAR) AS week, scorecards, answers, mean_score FROM chorus.rep_scorecards")
+	if len(out) != len(count) {
+		t.Errorf("rep_scorecards has %d rep-weeks, the tenant %d", len(out), len(count))
+	}
+	for _, r := range out {
+		k := key{i64(r["user_id"]), str(r["week"])}
+		mean := math.Round(sum[k]/float64(answers[k])*100) / 100
+		if int(i64(r["scorecards"])) != count[k] || int(i64(r["answers"])) != answers[k] || math.Abs(r["mean_score"].(float64)-mean) > 1e-9 {
+			t.Errorf("rep %d week %s: %v scorecards, %v answers, mean %v; the tenant: %d, %d, %v", k.user, k.week,
+				r["scorecards"], r["answers"], r["mean_score"], count[k], answers[k], mean)
+		}
+	}
 }

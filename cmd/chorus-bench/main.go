@@ -6,7 +6,10 @@
 //  3. local throughput per stage (extract, load, transform), against DuckDB's
 //     own read_json ingest of the same API responses measured in the same run;
 //  4. peak RSS of `chorus-elt run` at two sizes;
-//  5. transcript retrieval latency.
+//  5. transcript retrieval latency;
+//  6. the adaptive rate budget: a tenant allowing 4 requests/s, a config
+//     asking for 12; time ÷ (requests ÷ 4), the 429s per request and the
+//     effective rate.
 //
 // The tenant is served by this process; every `chorus-elt run` measured is a
 // child process (the binary given with -bin), so its wall time, CPU and
@@ -37,11 +40,12 @@ type sizes struct {
 	memoryCalls      int // figure 4: the smaller size
 	utterances       int // per call, figures 3 and 4
 	transcripts      int // figure 5: queries
+	adaptiveCalls    int // figure 6
 }
 
 var scales = map[string]sizes{
-	"full":  {name: "full", limitCalls: 500, unthrottledCalls: 500, localCalls: 20000, memoryCalls: 5000, utterances: 200, transcripts: 60},
-	"small": {name: "small", limitCalls: 60, unthrottledCalls: 200, localCalls: 1000, memoryCalls: 250, utterances: 200, transcripts: 20},
+	"full":  {name: "full", limitCalls: 500, unthrottledCalls: 500, localCalls: 20000, memoryCalls: 5000, utterances: 200, transcripts: 60, adaptiveCalls: 300},
+	"small": {name: "small", limitCalls: 60, unthrottledCalls: 200, localCalls: 1000, memoryCalls: 250, utterances: 200, transcripts: 20, adaptiveCalls: 150},
 }
 
 type bench struct {
@@ -76,7 +80,7 @@ func main() {
 		scale    = flag.String("scale", scaleDefault, "full (the issue's sizes) or small (a quick check); default $BENCH_SCALE or full")
 		work     = flag.String("work", "", "working `DIR` (default: a temporary directory, removed afterwards)")
 		keep     = flag.Bool("keep", false, "keep the working directory")
-		only     = flag.String("only", "1,2,3,4,5", "figures to measure, comma-separated (3 and 4 share one run; 5 needs 3's warehouse)")
+		only     = flag.String("only", "1,2,3,4,5,6", "figures to measure, comma-separated (3 and 4 share one run; 5 needs 3's warehouse)")
 		seed     = flag.Int64("seed", 1, "seed of the simulated tenants")
 		jsonPath = flag.String("json", "", "also write the figures as JSON to `FILE`")
 	)
@@ -119,7 +123,7 @@ func main() {
 		key string
 		f   func(context.Context) error
 	}{
-		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts},
+		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts}, {"6", b.adaptive},
 	}
 	failed := false
 	for _, s := range steps {

@@ -131,7 +131,7 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if err != nil {
 		return usageErr("catalog: %v", err)
 	}
-	selected, fullRefresh, err := connector.ParseConfiguredCatalog(doc)
+	selected, refresh, err := connector.ParseConfiguredCatalog(doc)
 	if err != nil {
 		return err
 	}
@@ -139,8 +139,8 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if fullRefresh {
-		st.Calls = connector.CallsState{}
+	for f := range refresh {
+		st.Reset(f)
 	}
 	return e.syncTo(c.Context, cfg, selected, st, connector.NewAirbyteSink(e.stdout, connector.SelectedList(selected)))
 }

@@ -99,6 +99,8 @@ type runSummary struct {
 	Cursor    *time.Time                `json:"cursor,omitempty"`
 	Requests  int64                     `json:"requests"`
 	Retries   int64                     `json:"retries"`
+	Throttled int64                     `json:"throttled"`      // 429 answers
+	Rate      float64                   `json:"effective_rate"` // requests accepted per second of API activity
 	Calls     int64                     `json:"calls"`
 	Pending   int                       `json:"pending"`
 	// Settling calls are re-read while Chorus may still change them;
@@ -285,6 +287,7 @@ func (e *env) runPipeline(ctx context.Context, p *pipeline) (*runSummary, error)
 	}
 	sum.Cursor, sum.Requests, sum.Retries, sum.Calls, sum.Pending = xr.Watermark, xr.Requests, xr.Retries, xr.Calls, xr.Pending
 	sum.Settling, sum.Refetched, sum.RefetchedChanged = xr.Settling, xr.Refetched, xr.RefetchedChanged
+	sum.Throttled, sum.Rate = xr.Throttled, xr.EffectiveRate
 	sum.Seconds = time.Since(start).Seconds()
 	e.progress(p, "")
 	return sum, nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,9 +196,64 @@ func TestTenantFollowsContract(t *testing.T) {
 			ten.SetActionItems(ids[len(ids)-1], []string{"Send the pricing sheet"})
 			for _, id := range ids {
 				get("/api/v1/conversations/" + id)
+				get("/api/v1/sales-qualifications/" + id)
 			}
 			get("/v3/users")
 			get("/api/v1/teams")
+			// Every scorecards page under several filters (an edited
+			// scorecard among them), the defaults, the other filters, and a
+			// 400 for a filter that is not a date range.
+			all := ten.Scorecards()
+			ten.EditScorecard(all[0].ID, func(sc *chorustest.TruthScorecard) {
+				sc.SubmittedAt, sc.Answers = now.Add(-time.Hour), sc.Answers[:1]
+			})
+			listed := 0
+			for _, filter := range []string{"*:*", now.AddDate(0, 0, -10).Format(time.RFC3339) + ":*",
+				"*:" + now.AddDate(0, 0, -5).Format(time.RFC3339), now.AddDate(0, 0, -20).Format("2006-01-02") + ":" + now.Format(time.RFC3339)} {
+				for page := 1; page < 100; page++ {
+					body := get("/api/v1/scorecards?" + url.Values{"filter[submitted]": {filter}, "page[size]": {"10"},
+						"page[number]": {strconv.Itoa(page)}}.Encode())
+					var doc struct {
+						Data []json.RawMessage `json:"data"`
+					}
+					if err := json.Unmarshal(body, &doc); err != nil {
+						t.Fatal(err)
+					}
+					if filter == "*:*" {
+						listed += len(doc.Data)
+					}
+					if len(doc.Data) < 10 {
+						break
+					}
+				}
+			}
+			if listed < 20 {
+				t.Fatalf("the scorecards listing has %d scorecards", listed)
+			}
+			get("/api/v1/scorecards")
+			get("/api/v1/scorecards?" + url.Values{"filter[recipients]": {strconv.FormatInt(all[1].RecipientUserID, 10)},
+				"filter[reviewers]": {strconv.FormatInt(all[1].ReviewerUserID, 10)}, "filter[initiative]": {"31"}}.Encode())
+			bad := "/api/v1/scorecards?" + url.Values{"filter[submitted]": {"last week"}}.Encode()
+			for attempt := 0; ; attempt++ {
+				if attempt > 50 {
+					t.Fatal("a bad filter[submitted]: no answer after 50 attempts")
+				}
+				req, status, header, body, err := exchange(t, srv.URL, bad)
+				if err != nil || (status == 200 && !json.Valid(body)) {
+					continue
+				}
+				statuses[status]++
+				if err := c.check(req, status, header, body); err != nil {
+					t.Error(err)
+				}
+				validated++
+				if status == 400 {
+					break
+				}
+				if status == 200 {
+					t.Fatal("a bad filter[submitted] got 200")
+				}
+			}
 			if validated == 0 {
 				t.Fatal("nothing was validated")
 			}
@@ -207,12 +263,13 @@ func TestTenantFollowsContract(t *testing.T) {
 }
 
 // TestContractRejectsWrongShapes shows that the validation can fail: a
-// conversation whose account lacks its required id, and a team whose
-// manager is an object, are refused.
+// conversation whose account lacks its required id, a team whose manager is
+// an object, and a scorecard whose initiative id is a string, are refused.
 func TestContractRejectsWrongShapes(t *testing.T) {
 	bad := map[string]string{
 		"/api/v1/conversations/ABC": `{"data":{"type":"recording","id":"ABC","attributes":{"status":"done","owner":{"user_id":1,"person_id":2,"name":"a","email":"a@b"},"account":{"name":"x"},"deal":{},"recording":{}}}}`,
 		"/api/v1/teams":             `{"data":[{"type":"team","id":"1","attributes":{"name":"t","language":"en","users":[],"manager":{"user_id":1}}}]}`,
+		"/api/v1/scorecards":        `{"data":[{"type":"scorecard","id":"1","attributes":{"engagement":"E","initiative":{"id":"31","name":"n","description":"","url":"u"},"recipient":{"user_id":1,"person_id":2,"name":"a"},"reviewer":{"user_id":3,"person_id":4,"name":"b"},"scores":[],"seen":false,"submitted":"2026-01-01T00:00:00Z","url":"u"}}]}`,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.api+json")
@@ -227,6 +284,67 @@ func TestContractRejectsWrongShapes(t *testing.T) {
 		}
 		if err := c.check(req, status, header, body); err == nil {
 			t.Errorf("%s: a response of the wrong shape passed the contract check", path)
+		}
+	}
+}
+
+// TestScorecardsEndpoint: GET /api/v1/scorecards lists exactly the
+// scorecards submitted by the tenant clock within filter[submitted], in
+// (submitted, id) order, each once across pages; a page size outside
+// 1..100, a page number below 1 or a filter that is not a date range is a
+// 400 with the contract's Error body.
+func TestScorecardsEndpoint(t *testing.T) {
+	ten := chorustest.New(chorustest.Options{Seed: 11, Calls: 400, Now: fixedNow})
+	srv := httptest.NewServer(ten)
+	defer srv.Close()
+	c := loadContract(t, srv.URL)
+	from, to := fixedNow.AddDate(0, 0, -12), fixedNow.AddDate(0, 0, -2)
+	var want []string
+	total := 0
+	for _, sc := range ten.Scorecards() {
+		if !sc.SubmittedAt.After(fixedNow) {
+			total++
+			if !sc.SubmittedAt.Before(from) && !sc.SubmittedAt.After(to) {
+				want = append(want, sc.ID)
+			}
+		}
+	}
+	if len(want) < 30 || total == len(ten.Scorecards()) {
+		t.Fatalf("fixture: %d scorecards in the range, %d of %d by the clock", len(want), total, len(ten.Scorecards()))
+	}
+	var got []string
+	for page := 1; page < 50; page++ {
+		r := get(t, srv.URL, "/api/v1/scorecards?"+url.Values{"filter[submitted]": {from.Format(time.RFC3339) + ":" + to.Format(time.RFC3339)},
+			"page[size]": {"7"}, "page[number]": {strconv.Itoa(page)}}.Encode())
+		var doc struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		if r.status != 200 || json.Unmarshal(r.body, &doc) != nil {
+			t.Fatalf("page %d: %d %s", page, r.status, r.body)
+		}
+		for _, d := range doc.Data {
+			got = append(got, d.ID)
+		}
+		if len(doc.Data) < 7 {
+			break
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("listed %v\nwant %v", got, want)
+	}
+	r := get(t, srv.URL, "/api/v1/scorecards?"+url.Values{"page[size]": {"100"}}.Encode())
+	var all struct{ Data []json.RawMessage }
+	if json.Unmarshal(r.body, &all) != nil || len(all.Data) != min(total, 100) {
+		t.Errorf("no filter: %d scorecards, want %d", len(all.Data), min(total, 100))
+	}
+	for _, q := range []string{"page%5Bsize%5D=0", "page%5Bsize%5D=101", "page%5Bsize%5D=ten", "page%5Bnumber%5D=0",
+		"filter%5Bsubmitted%5D=2026-01-01", "filter%5Bsubmitted%5D=2026-01-01T00:00:00Z-2026-02-01T00:00:00Z"} {
+		r := get(t, srv.URL, "/api/v1/scorecards?"+q)
+		var v any
+		if r.status != 400 || json.Unmarshal(r.body, &v) != nil || c.errors.VisitJSON(v) != nil || r.header.Get("Content-Type") != "application/vnd.api+json" {
+			t.Errorf("%s: %d %s %s, want a 400 Error document", q, r.status, r.header.Get("Content-Type"), r.body)
 		}
 	}
 }

@@ -28,6 +28,8 @@ const (
 	routeDetail
 	routeUsers
 	routeTeams
+	routeQualification
+	routeScorecards
 )
 
 func classify(r *http.Request) (route, string) {
@@ -42,9 +44,14 @@ func classify(r *http.Request) (route, string) {
 		return routeUsers, ""
 	case "/api/v1/teams":
 		return routeTeams, ""
+	case "/api/v1/scorecards":
+		return routeScorecards, ""
 	}
 	if id, ok := strings.CutPrefix(p, "/api/v1/conversations/"); ok && id != "" && !strings.Contains(id, "/") {
 		return routeDetail, id
+	}
+	if id, ok := strings.CutPrefix(p, "/api/v1/sales-qualifications/"); ok && id != "" && !strings.Contains(id, "/") {
+		return routeQualification, id
 	}
 	return routeNone, ""
 }
@@ -148,6 +155,10 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.UserRequests++
 		case routeTeams:
 			s.TeamRequests++
+		case routeQualification:
+			s.QualificationRequests++
+		case routeScorecards:
+			s.ScorecardRequests++
 		}
 	})
 	f := t.drawFault()
@@ -191,6 +202,12 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, ctype, body = 200, ctJSON, t.usersJSON()
 	case routeTeams:
 		status, ctype, body = 200, ctJSONAPI, t.teamsJSON()
+	case routeQualification:
+		status, body = t.qualification(id, t.Now())
+		ctype = ctJSONAPI
+	case routeScorecards:
+		status, body = t.scorecardsList(r)
+		ctype = ctJSONAPI
 	default:
 		t.writeError(w, http.StatusNotFound, "ZI0004", "Not Found", "No such endpoint", "")
 		return

@@ -26,6 +26,8 @@ type Tenant struct {
 	all  []*engagement // by (date_time, id) ascending
 	byID map[string]*engagement
 
+	scorecards scorecardStore // generated on first use (scorecards.go)
+
 	mu        sync.Mutex // guards everything below
 	now       time.Time
 	faults    Faults
@@ -40,10 +42,12 @@ type Tenant struct {
 // Stats counts what the tenant served.
 type Stats struct {
 	Requests, ListRequests, DetailRequests, UserRequests, TeamRequests int
+	QualificationRequests                                              int
 	DetailByID                                                         map[string]int // detail requests per engagement id
 	Status                                                             map[int]int    // responses by status code, injected faults included
 	Unauthorized                                                       int
 	RateLimited                                                        int // 429s from the server rate limit (not injected)
+	ScorecardRequests                                                  int // GET /api/v1/scorecards
 }
 
 // New generates a tenant from opts.

@@ -121,3 +121,36 @@ type TruthTeam struct {
 	ManagerID int64
 	ParentID  int64
 }
+
+// TruthScorecard is a scorecard a manager of the rep submitted on a complete
+// call; the API lists it once SubmittedAt is not after the tenant clock.
+type TruthScorecard struct {
+	ID                                 string
+	EngagementID                       string
+	Initiative                         TruthInitiative
+	RecipientUserID, RecipientPersonID int64 // the call's owner
+	RecipientName                      string
+	ReviewerUserID, ReviewerPersonID   int64 // the owner's manager
+	ReviewerName                       string
+	SubmittedAt                        time.Time
+	Seen                               bool
+	URL                                string
+	Answers                            []TruthScorecardAnswer // 3–6, in the API's order
+}
+
+// TruthInitiative is a coaching initiative scorecards are completed against.
+type TruthInitiative struct {
+	ID                     int64
+	Name, Description, URL string
+}
+
+// TruthScorecardAnswer is one answer of a scorecard: a question, a score
+// (1–5) and the reviewer's comment (CommentText may be ""), CommentTime in
+// seconds into the call.
+type TruthScorecardAnswer struct {
+	QuestionID   int64
+	QuestionText string
+	Score        int64
+	CommentText  string
+	CommentTime  int64
+}
