@@ -1,3 +1,8 @@
+// Package connector extracts a Chorus tenant: Extract composes the client,
+// the API adapter, the sync engine and the Parquet sink; IsUsage and
+// IsTransient classify what can go wrong. The parts live in the packages
+// below: config, client, chorusapi, engine, derive, state, parquet, protocol,
+// and the simulated tenant chorustest.
 package connector
 
 import (
@@ -9,6 +14,13 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/parquet"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // NewSyncID returns a unique id that sorts by time: 20260301T100000Z-1a2b3c.
@@ -20,12 +32,12 @@ func NewSyncID(now time.Time) string {
 
 // ExtractOptions sets up an extract to Parquet.
 type ExtractOptions struct {
-	Config *Config
+	Config *config.Config
 	OutDir string
 	// State is where the run starts; SaveState persists each checkpoint
 	// after its files are durable.
-	State     *State
-	SaveState func(*State) error
+	State     *state.State
+	SaveState func(*state.State) error
 	Selected  map[string]bool
 	From, To  time.Time
 	Logger    *slog.Logger
@@ -39,7 +51,7 @@ type ExtractOptions struct {
 
 // ExtractResult says what an extract wrote.
 type ExtractResult struct {
-	*Summary
+	*engine.Summary
 	Files     int              `json:"files"`
 	Bytes     map[string]int64 `json:"bytes"`
 	Requests  int64            `json:"requests"`
@@ -58,26 +70,26 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 	if opt.SyncID == "" {
 		opt.SyncID = NewSyncID(time.Now())
 	}
-	client := NewClient(opt.Config, ClientOptions{HTTPClient: opt.HTTP, Logger: opt.Logger, Backoff: opt.Backoff})
-	sink, err := NewParquetSink(opt.OutDir, opt.SyncID, opt.SaveState, opt.State)
+	client := client.New(opt.Config, client.Options{HTTPClient: opt.HTTP, Logger: opt.Logger, Backoff: opt.Backoff})
+	sink, err := parquet.NewSink(opt.OutDir, opt.SyncID, opt.SaveState, opt.State)
 	if err != nil {
 		return nil, err
 	}
 	st := opt.State
 	if st == nil {
-		st = NewState(opt.Config.BaseURL)
+		st = state.New(opt.Config.BaseURL)
 	}
-	sum, err := Sync(ctx, Options{
-		Config: opt.Config, API: NewV3(client), Selected: opt.Selected, From: opt.From, To: opt.To,
+	sum, err := engine.Sync(ctx, engine.Options{
+		Config: opt.Config, API: chorusapi.NewV3(client), Selected: opt.Selected, From: opt.From, To: opt.To,
 		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID, Stop: opt.Stop,
 	}, st, sink)
-	if err == nil || errors.Is(err, ErrInterrupted) {
+	if err == nil || errors.Is(err, engine.ErrInterrupted) {
 		// An interrupted sync has checkpointed: its files are committed.
 		if ferr := sink.Flush(); ferr != nil {
 			err = ferr
 		}
 	}
-	if err != nil && !errors.Is(err, ErrInterrupted) {
+	if err != nil && !errors.Is(err, engine.ErrInterrupted) {
 		sink.Abort()
 	}
 	res := &ExtractResult{Summary: sum, Files: len(sink.Files), Bytes: sink.Bytes,
@@ -87,4 +99,24 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 		return res, fmt.Errorf("extract: %w", err)
 	}
 	return res, nil
+}
+
+// IsUsage reports whether err is the user's to fix — a bad config, a
+// rejected token, an unusable state file — which the CLI ends with exit 2
+// and Airbyte reports as a config_error.
+func IsUsage(err error) bool {
+	var ce *config.Error
+	var ae *client.AuthError
+	var se *state.Error
+	return errors.As(err, &ce) || errors.As(err, &ae) || errors.As(err, &se)
+}
+
+// IsTransient reports whether a retry later may cure err: a 504, a 5xx.
+func IsTransient(err error) bool {
+	var gt *client.GatewayTimeoutError
+	var api *client.APIError
+	if errors.As(err, &gt) {
+		return true
+	}
+	return errors.As(err, &api) && api.Status >= 500
 }

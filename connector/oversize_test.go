@@ -16,6 +16,8 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
 )
 
 // raceEnabled reports whether the test binary was built with -race.
@@ -139,7 +141,7 @@ func TestOversizedTranscriptAndUtterance(t *testing.T) {
 	dir := t.TempDir()
 	doc := fmt.Sprintf(`{"api_token":%q,"base_url":%q,"start_date":%q,"requests_per_second":2000,"max_concurrency":4,"timeout":"60s"}`,
 		tok, srv.URL, tenant.Now().Add(-32*24*time.Hour).Format(time.RFC3339))
-	cfg, err := connector.ParseConfig([]byte(doc), tenant.Now())
+	cfg, err := config.Parse([]byte(doc), tenant.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func TestOversizedTranscriptAndUtterance(t *testing.T) {
 	limit := cfg.MaxTranscriptByte
 	keep := limit / bigUttSize
 	big := calls[bigID]
-	if big == nil || big["transcript_status"] != connector.StatusComplete {
+	if big == nil || big["transcript_status"] != engine.StatusComplete {
 		t.Fatalf("the call with a 50 MB transcript is %v", big)
 	}
 	if big["transcript_truncated"] != true || big["utterance_count"] != float64(keep) {

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 )
 
 // readStream reads a stream's Parquet files with the independent reader.
 func readStream(t *testing.T, dir, stream string) []map[string]any {
-	return chorustest.ReadStream(t, dir, stream)
+	return testkit.ReadStream(t, dir, stream)
 }
 
 // treeContains lists the files under dir that hold s, in raw bytes.

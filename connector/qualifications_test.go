@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // TestSalesQualifications: with sync_sales_qualifications, every complete
@@ -19,7 +19,7 @@ func TestSalesQualifications(t *testing.T) {
 		t.Run(fmt.Sprint("enabled=", on), func(t *testing.T) {
 			h := newHarness(t, chorustest.Options{Seed: 41, Calls: 60, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
 				fmt.Sprintf(`,"sync_sales_qualifications":%v`, on))
-			sum, sink, stats := h.poll(connector.NewState(h.cfg.BaseURL))
+			sum, sink, stats := h.poll(state.New(h.cfg.BaseURL))
 			var want []string
 			complete := 0
 			for _, e := range h.tenant.RecordedCalls() {

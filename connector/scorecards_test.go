@@ -14,7 +14,13 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/protocol"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // The scorecard family against the simulated tenant: the rows equal the
@@ -26,11 +32,11 @@ import (
 var scorecardStreams = map[string]bool{"scorecards": true, "scorecard_answers": true}
 
 // syncSelected is one sync of sel into sink from st, at the tenant clock.
-func (h *harness) syncSelected(st *connector.State, sel map[string]bool, sink connector.Sink) (*connector.Summary, chorustest.Stats) {
+func (h *harness) syncSelected(st *state.State, sel map[string]bool, sink engine.Sink) (*engine.Summary, chorustest.Stats) {
 	h.t.Helper()
 	h.tenant.ResetStats()
-	api := connector.NewV3(connector.NewClient(h.cfg, connector.ClientOptions{Backoff: time.Millisecond}))
-	sum, err := connector.Sync(context.Background(), connector.Options{Config: h.cfg, API: api, Selected: sel, Now: h.tenant.Now,
+	api := chorusapi.NewV3(client.New(h.cfg, client.Options{Backoff: time.Millisecond}))
+	sum, err := engine.Sync(context.Background(), engine.Options{Config: h.cfg, API: api, Selected: sel, Now: h.tenant.Now,
 		SyncID: connector.NewSyncID(h.tenant.Now())}, st, sink)
 	if err != nil {
 		h.t.Fatalf("sync: %v", err)
@@ -58,8 +64,8 @@ func orNil(s string) any {
 }
 
 // truthRows are the rows a scorecard of the ground truth must become.
-func truthRows(sc chorustest.TruthScorecard) (connector.Row, []connector.Row) {
-	r := connector.Row{"scorecard_id": sc.ID, "call_id": sc.EngagementID, "initiative_id": sc.Initiative.ID,
+func truthRows(sc chorustest.TruthScorecard) (engine.Row, []engine.Row) {
+	r := engine.Row{"scorecard_id": sc.ID, "call_id": sc.EngagementID, "initiative_id": sc.Initiative.ID,
 		"initiative_name": orNil(sc.Initiative.Name), "initiative_description": orNil(sc.Initiative.Description),
 		"initiative_url": orNil(sc.Initiative.URL), "recipient_user_id": sc.RecipientUserID,
 		"recipient_person_id": sc.RecipientPersonID, "recipient_name": orNil(sc.RecipientName),
@@ -67,10 +73,10 @@ func truthRows(sc chorustest.TruthScorecard) (connector.Row, []connector.Row) {
 		"reviewer_name": orNil(sc.ReviewerName), "submitted_at": sc.SubmittedAt, "seen": sc.Seen, "url": sc.URL,
 		"answer_count": int64(len(sc.Answers))}
 	var sum float64
-	var answers []connector.Row
+	var answers []engine.Row
 	for i, a := range sc.Answers {
 		sum += float64(a.Score)
-		answers = append(answers, connector.Row{"scorecard_id": sc.ID, "answer_index": int64(i), "call_id": sc.EngagementID,
+		answers = append(answers, engine.Row{"scorecard_id": sc.ID, "answer_index": int64(i), "call_id": sc.EngagementID,
 			"submitted_at": sc.SubmittedAt, "question_id": a.QuestionID, "question_text": a.QuestionText, "score": a.Score,
 			"comment_text": orNil(a.CommentText), "comment_time_seconds": a.CommentTime})
 	}
@@ -82,7 +88,7 @@ func truthRows(sc chorustest.TruthScorecard) (connector.Row, []connector.Row) {
 
 // canon renders a row without its lineage columns and null values, times
 // as RFC 3339, so that rows compare as text.
-func canon(r connector.Row) string {
+func canon(r engine.Row) string {
 	keys := make([]string, 0, len(r))
 	for k, v := range r {
 		if v != nil && k != "_extracted_at" && k != "_sync_id" {
@@ -161,7 +167,7 @@ func TestScorecardsIncremental(t *testing.T) {
 	if len(later) < 3 {
 		t.Fatalf("fixture: %d scorecards submitted after the tenant clock", len(later))
 	}
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	sink := newRowsSink()
 	sum, stats := h.syncSelected(st, scorecardStreams, sink)
 	checkScorecardRows(t, "first run", first, sink)
@@ -259,19 +265,19 @@ func TestScorecardStateRoundTrips(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 31, Calls: 200, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, "")
 	for _, proto := range []string{"airbyte", "singer"} {
 		for _, sel := range []map[string]bool{scorecardStreams, {"scorecard_answers": true}, {"scorecards": true, "users": true}} {
-			name := fmt.Sprintf("%s/%s", proto, strings.Join(connector.SelectedList(sel), "+"))
+			name := fmt.Sprintf("%s/%s", proto, strings.Join(protocol.SelectedList(sel), "+"))
 			t.Run(name, func(t *testing.T) {
 				var out bytes.Buffer
 				var sink interface {
-					connector.Sink
+					engine.Sink
 					Flush() error
 				}
 				if proto == "airbyte" {
-					sink = connector.NewAirbyteSink(&out, connector.SelectedList(sel))
+					sink = protocol.NewAirbyteSink(&out, protocol.SelectedList(sel))
 				} else {
-					sink = connector.NewSingerSink(&out, connector.SelectedList(sel))
+					sink = protocol.NewSingerSink(&out, protocol.SelectedList(sel))
 				}
-				h.syncSelected(connector.NewState(h.cfg.BaseURL), sel, sink)
+				h.syncSelected(state.New(h.cfg.BaseURL), sel, sink)
 				if err := sink.Flush(); err != nil {
 					t.Fatal(err)
 				}
@@ -279,7 +285,7 @@ func TestScorecardStateRoundTrips(t *testing.T) {
 				if !bytes.Contains(doc, []byte(`"cursor"`)) {
 					t.Fatalf("the STATE carries no scorecards cursor: %s", doc)
 				}
-				st, err := connector.ParseState(doc, h.cfg.BaseURL)
+				st, err := state.Parse(doc, h.cfg.BaseURL)
 				if err != nil {
 					t.Fatalf("the handed-back state is refused: %v\n%s", err, doc)
 				}
@@ -304,7 +310,7 @@ func TestScorecardsPaging(t *testing.T) {
 		if len(truth) <= 100 || len(truth)%100 == 0 {
 			t.Fatalf("fixture: %d scorecards", len(truth))
 		}
-		st := connector.NewState(h.cfg.BaseURL)
+		st := state.New(h.cfg.BaseURL)
 		sink := newRowsSink()
 		sum, stats := h.syncSelected(st, scorecardStreams, sink)
 		checkScorecardRows(t, "paging", truth, sink)
@@ -342,14 +348,14 @@ func TestScorecardsNotAvailable(t *testing.T) {
 		ten.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	cfg, err := connector.ParseConfig([]byte(fmt.Sprintf(`{"api_token":%q,"base_url":%q,"requests_per_second":1000}`, token, srv.URL)), ten.Now())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`{"api_token":%q,"base_url":%q,"requests_per_second":1000}`, token, srv.URL)), ten.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := connector.NewState(cfg.BaseURL)
+	st := state.New(cfg.BaseURL)
 	sink := newRowsSink()
 	sel := map[string]bool{"users": true, "scorecards": true, "scorecard_answers": true}
-	sum, err := connector.Sync(context.Background(), connector.Options{Config: cfg, API: connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{})),
+	sum, err := engine.Sync(context.Background(), engine.Options{Config: cfg, API: chorusapi.NewV3(client.New(cfg, client.Options{})),
 		Selected: sel, Now: ten.Now, SyncID: "s"}, st, sink)
 	if err != nil {
 		t.Fatalf("a tenant without scorecards failed the sync: %v", err)
@@ -375,11 +381,11 @@ func TestDecodeScorecardsTolerant(t *testing.T) {
 		w.Write([]byte(body))
 	}))
 	defer srv.Close()
-	cfg, err := connector.ParseConfig([]byte(fmt.Sprintf(`{"api_token":"tok-123456","base_url":%q,"requests_per_second":1000,"max_retries":1}`, srv.URL)), time.Now())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`{"api_token":"tok-123456","base_url":%q,"requests_per_second":1000,"max_retries":1}`, srv.URL)), time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Backoff: time.Millisecond}))
+	api := chorusapi.NewV3(client.New(cfg, client.Options{Backoff: time.Millisecond}))
 	from := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	body = `{"data":[
 	  {"type":"scorecard","id":77,"links":{"self":"x"},"attributes":{"engagement":"E1",
@@ -389,7 +395,7 @@ func TestDecodeScorecardsTolerant(t *testing.T) {
 	             "oops", {"score":3.5}],
 	   "seen":"true","submitted":1772280000,"url":"u","team":"A"}},
 	  {"type":"scorecard","attributes":{"engagement":"E2"}}]}`
-	p, err := api.ListScorecards(context.Background(), connector.ScorecardQuery{SubmittedFrom: from, Page: 3, Size: 100})
+	p, err := api.ListScorecards(context.Background(), chorusapi.ScorecardQuery{SubmittedFrom: from, Page: 3, Size: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,26 +433,26 @@ func TestDecodeScorecardsTolerant(t *testing.T) {
 	}
 
 	body = `{"data":null}`
-	if p, err := api.ListScorecards(context.Background(), connector.ScorecardQuery{Page: 1, Size: 100}); err != nil || p.Count != 0 {
+	if p, err := api.ListScorecards(context.Background(), chorusapi.ScorecardQuery{Page: 1, Size: 100}); err != nil || p.Count != 0 {
 		t.Errorf(`"data": null: %+v, %v`, p, err)
 	}
 	if q := got.URL.Query().Get("filter[submitted]"); q != "*:*" {
 		t.Errorf("open range sent as %q", q)
 	}
 	body = `{"meta":{}}`
-	if _, err := api.ListScorecards(context.Background(), connector.ScorecardQuery{Page: 1, Size: 100}); err == nil {
+	if _, err := api.ListScorecards(context.Background(), chorusapi.ScorecardQuery{Page: 1, Size: 100}); err == nil {
 		t.Error("a response without data was taken for a page")
 	}
 }
 
 // stopAfter closes stop once n scorecards pages have been read.
 type stopAfter struct {
-	connector.API
+	engine.API
 	n    int
 	stop chan struct{}
 }
 
-func (s *stopAfter) ListScorecards(ctx context.Context, q connector.ScorecardQuery) (connector.ScorecardPage, error) {
+func (s *stopAfter) ListScorecards(ctx context.Context, q chorusapi.ScorecardQuery) (chorusapi.ScorecardPage, error) {
 	p, err := s.API.ListScorecards(ctx, q)
 	if s.n--; s.n == 0 {
 		close(s.stop)
@@ -459,18 +465,18 @@ func (s *stopAfter) ListScorecards(ctx context.Context, q connector.ScorecardQue
 func TestScorecardsInterrupted(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 41, Calls: 560, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, "")
 	truth := submittedIn(h.tenant, time.Time{}, h.tenant.Now())
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	first := newRowsSink()
-	api := &stopAfter{API: connector.NewV3(connector.NewClient(h.cfg, connector.ClientOptions{})), n: 1, stop: make(chan struct{})}
-	_, err := connector.Sync(context.Background(), connector.Options{Config: h.cfg, API: api, Selected: scorecardStreams,
+	api := &stopAfter{API: chorusapi.NewV3(client.New(h.cfg, client.Options{})), n: 1, stop: make(chan struct{})}
+	_, err := engine.Sync(context.Background(), engine.Options{Config: h.cfg, API: api, Selected: scorecardStreams,
 		Now: h.tenant.Now, SyncID: "s1", Stop: api.stop}, st, first)
-	if !errors.Is(err, connector.ErrInterrupted) || len(first.states) == 0 {
+	if !errors.Is(err, engine.ErrInterrupted) || len(first.states) == 0 {
 		t.Fatalf("stopped run: %v, %d checkpoints", err, len(first.states))
 	}
 	if n := len(first.rows["scorecards"]); n != 100 {
 		t.Fatalf("stopped run emitted %d scorecards, want the first page's 100", n)
 	}
-	st, err = connector.ParseState(first.states[len(first.states)-1].Marshal(), h.cfg.BaseURL)
+	st, err = state.Parse(first.states[len(first.states)-1].Marshal(), h.cfg.BaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,35 +12,39 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // rowsSink keeps what a sync emits, by stream, and every state it
 // checkpoints.
 type rowsSink struct {
-	rows   map[string][]connector.Row
-	states []*connector.State
+	rows   map[string][]engine.Row
+	states []*state.State
 }
 
-func newRowsSink() *rowsSink { return &rowsSink{rows: map[string][]connector.Row{}} }
+func newRowsSink() *rowsSink { return &rowsSink{rows: map[string][]engine.Row{}} }
 
-func (s *rowsSink) Write(_ context.Context, stream string, r connector.Row) error {
+func (s *rowsSink) Write(_ context.Context, stream string, r engine.Row) error {
 	s.rows[stream] = append(s.rows[stream], r)
 	return nil
 }
 
-func (s *rowsSink) Checkpoint(_ context.Context, st *connector.State) error {
+func (s *rowsSink) Checkpoint(_ context.Context, st *state.State) error {
 	s.states = append(s.states, st.Clone())
 	return nil
 }
 
 // poll is one sync against the harness's tenant at its clock, from st.
-func (h *harness) poll(st *connector.State) (*connector.Summary, *rowsSink, chorustest.Stats) {
+func (h *harness) poll(st *state.State) (*engine.Summary, *rowsSink, chorustest.Stats) {
 	h.t.Helper()
 	h.tenant.ResetStats()
 	sink := newRowsSink()
-	api := connector.NewV3(connector.NewClient(h.cfg, connector.ClientOptions{Backoff: time.Millisecond}))
-	sum, err := connector.Sync(context.Background(), connector.Options{Config: h.cfg, API: api, Now: h.tenant.Now,
+	api := chorusapi.NewV3(client.New(h.cfg, client.Options{Backoff: time.Millisecond}))
+	sum, err := engine.Sync(context.Background(), engine.Options{Config: h.cfg, API: api, Now: h.tenant.Now,
 		SyncID: connector.NewSyncID(h.tenant.Now())}, st, sink)
 	if err != nil {
 		h.t.Fatalf("sync: %v", err)
@@ -79,12 +83,12 @@ func TestLateAIOutput(t *testing.T) {
 	if len(waiting) < 2 {
 		t.Fatalf("fixture: %d calls wait for their AI output", len(waiting))
 	}
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	_, first, _ := h.poll(st)
 	knownFirst, pendingFirst := maps.Clone(st.Calls.Known), maps.Clone(st.Calls.Pending)
 	windowStart := st.Calls.Watermark.Add(-24 * time.Hour) // the next poll's window: look-back (24 h) before the watermark
 	for _, e := range waiting {
-		if k := st.Calls.Known[e.ID]; k.Status != connector.StatusComplete || !k.AIPending {
+		if k := st.Calls.Known[e.ID]; k.Status != engine.StatusComplete || !k.AIPending {
 			t.Fatalf("call %s: known %+v, want complete with its AI output pending", e.ID, k)
 		}
 		for _, r := range first.rows["calls"] {
@@ -160,7 +164,7 @@ func TestLateAIOutput(t *testing.T) {
 	}
 	if withItems.ID == "" {
 		for _, e := range h.tenant.RecordedCalls() {
-			if k := st.Calls.Known[e.ID]; k.Status == connector.StatusComplete && len(e.APIActionItems) > 1 && e.StartedAt.After(now.Add(-48*time.Hour)) {
+			if k := st.Calls.Known[e.ID]; k.Status == engine.StatusComplete && len(e.APIActionItems) > 1 && e.StartedAt.After(now.Add(-48*time.Hour)) {
 				withItems = e
 				break
 			}
@@ -199,7 +203,7 @@ func TestRequestCounts(t *testing.T) {
 	if at.IsZero() {
 		t.Fatal("fixture: no moment with exactly three calls processing")
 	}
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	sum, _, stats := h.poll(st)
 	complete := 0
 	for _, e := range h.tenant.RecordedCalls() {
@@ -224,7 +228,7 @@ func TestRequestCounts(t *testing.T) {
 			stats.DetailRequests, stats.ListRequests, sum.Pending)
 	}
 	for _, r := range rows.rows["calls"] {
-		if r["transcript_status"] != connector.StatusPending {
+		if r["transcript_status"] != engine.StatusPending {
 			t.Errorf("idle poll emitted %s as %v", r["call_id"], r["transcript_status"])
 		}
 	}
@@ -233,7 +237,7 @@ func TestRequestCounts(t *testing.T) {
 	var gained []string
 	for _, e := range h.tenant.RecordedCalls() {
 		k, ok := st.Calls.Known[e.ID]
-		if ok && k.Status == connector.StatusComplete && len(gained) < 5 && e.StartedAt.After(h.tenant.Now().Add(-60*time.Hour)) {
+		if ok && k.Status == engine.StatusComplete && len(gained) < 5 && e.StartedAt.After(h.tenant.Now().Add(-60*time.Hour)) {
 			h.tenant.SetActionItems(e.ID, []string{fmt.Sprintf("Send the follow-up deck (%d)", len(gained)), "Book the QBR"})
 			gained = append(gained, e.ID)
 		}
@@ -271,7 +275,7 @@ func countProcessing(t *chorustest.Tenant) int {
 func TestPendingCheckedInBatches(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 9, Calls: 60, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		ProcessingDelay: 40 * time.Hour}, `,"lookback_hours":1,"settle_hours":0`)
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	sum, _, _ := h.poll(st)
 	if sum.Pending < 3 {
 		t.Fatalf("fixture: %d pending", sum.Pending)
@@ -298,7 +302,7 @@ func TestPendingCheckedInBatches(t *testing.T) {
 	}
 	for _, r := range rows.rows["calls"] {
 		id := r["call_id"].(string)
-		if slices.Contains(pending, id) && h.tenant.Processing(id) && r["transcript_status"] != connector.StatusPending {
+		if slices.Contains(pending, id) && h.tenant.Processing(id) && r["transcript_status"] != engine.StatusPending {
 			t.Errorf("call %s still processing but emitted %v", id, r["transcript_status"])
 		}
 	}
@@ -316,7 +320,7 @@ func TestPendingCheckedInBatches(t *testing.T) {
 func TestStateIsPrivate(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 3, Calls: 60, AIDelay: 3 * time.Hour, ProcessingDelay: 24 * time.Hour,
 		Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, "")
-	st := connector.NewState(h.cfg.BaseURL)
+	st := state.New(h.cfg.BaseURL)
 	h.poll(st)
 	if len(st.Calls.Pending) == 0 || len(st.Calls.Known) == 0 {
 		t.Fatalf("fixture: %d pending, %d known", len(st.Calls.Pending), len(st.Calls.Known))
@@ -370,7 +374,7 @@ func TestStateIsPrivate(t *testing.T) {
 // expected values are recomputed here from the tenant's transcript truth.
 func TestTalkMetricsFromDiarisation(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 14, Calls: 40, Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, "")
-	_, sink, _ := h.poll(connector.NewState(h.cfg.BaseURL))
+	_, sink, _ := h.poll(state.New(h.cfg.BaseURL))
 	metrics := map[string]map[string]any{}
 	for _, r := range sink.rows["call_metrics"] {
 		id := r["call_id"].(string)

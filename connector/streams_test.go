@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/protocol"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // streamTruth renders what the tenant's ground truth says a stream holds,
@@ -133,17 +137,17 @@ func TestNewStreamsInEveryOutput(t *testing.T) {
 	for _, proto := range []string{"airbyte", "singer"} {
 		var out bytes.Buffer
 		var sink interface {
-			connector.Sink
+			engine.Sink
 			Flush() error
 		}
 		if proto == "airbyte" {
-			sink = connector.NewAirbyteSink(&out, connector.SelectedList(nil))
+			sink = protocol.NewAirbyteSink(&out, protocol.SelectedList(nil))
 		} else {
-			sink = connector.NewSingerSink(&out, connector.SelectedList(nil))
+			sink = protocol.NewSingerSink(&out, protocol.SelectedList(nil))
 		}
-		api := connector.NewV3(connector.NewClient(h.cfg, connector.ClientOptions{Backoff: time.Millisecond}))
-		if _, err := connector.Sync(context.Background(), connector.Options{Config: h.cfg, API: api, Now: h.tenant.Now, SyncID: "s"},
-			connector.NewState(h.cfg.BaseURL), sink); err != nil {
+		api := chorusapi.NewV3(client.New(h.cfg, client.Options{Backoff: time.Millisecond}))
+		if _, err := engine.Sync(context.Background(), engine.Options{Config: h.cfg, API: api, Now: h.tenant.Now, SyncID: "s"},
+			state.New(h.cfg.BaseURL), sink); err != nil {
 			t.Fatal(err)
 		}
 		sink.Flush()

@@ -18,6 +18,11 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 const token = "tok-PLANTED-7f3a9c1e5b"
@@ -28,19 +33,19 @@ type harness struct {
 	srv    *httptest.Server
 	tenant *chorustest.Tenant
 	dir    string
-	cfg    *connector.Config
+	cfg    *config.Config
 	logs   bytes.Buffer
 }
 
 func newHarness(t *testing.T, opts chorustest.Options, extraConfig string) *harness {
 	t.Helper()
 	opts.Token = token
-	srv, tenant := chorustest.NewServer(t, opts)
+	srv, tenant := testkit.NewServer(t, opts)
 	h := &harness{t: t, srv: srv, tenant: tenant, dir: t.TempDir()}
 	start := tenant.Now().Add(-32 * 24 * time.Hour).Format(time.RFC3339)
 	doc := fmt.Sprintf(`{"api_token":%q,"base_url":%q,"start_date":%q,"requests_per_second":2000,"max_concurrency":8,"timeout":"5s"%s}`,
 		token, srv.URL, start, extraConfig)
-	cfg, err := connector.ParseConfig([]byte(doc), tenant.Now())
+	cfg, err := config.Parse([]byte(doc), tenant.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,14 +58,14 @@ func (h *harness) statePath() string { return filepath.Join(h.dir, "state.json")
 // extract runs one extract like the CLI does: state from and to the file.
 func (h *harness) extract(ctx context.Context, mod func(*connector.ExtractOptions)) (*connector.ExtractResult, error) {
 	h.t.Helper()
-	st, err := connector.LoadState(h.statePath(), h.cfg.BaseURL)
+	st, err := state.Load(h.statePath(), h.cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
 	opt := connector.ExtractOptions{
 		Config: h.cfg, OutDir: h.dir, State: st, Now: h.tenant.Now, Backoff: time.Millisecond,
 		Logger:    slog.New(slog.NewJSONHandler(&h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SaveState: func(s *connector.State) error { return connector.SaveState(h.statePath(), s) },
+		SaveState: func(s *state.State) error { return state.Save(h.statePath(), s) },
 	}
 	if mod != nil {
 		mod(&opt)
@@ -85,7 +90,7 @@ func (h *harness) checkAgainstTruth() (calls, utterances int) {
 	final := map[string]string{}
 	for _, r := range readStream(t, h.dir, "calls") {
 		id, status := r["call_id"].(string), r["transcript_status"].(string)
-		if status == connector.StatusPending {
+		if status == engine.StatusPending {
 			continue
 		}
 		if prev, dup := final[id]; dup {
@@ -118,19 +123,19 @@ func (h *harness) checkAgainstTruth() (calls, utterances int) {
 			}
 			continue
 		}
-		want := connector.StatusComplete
+		want := engine.StatusComplete
 		switch {
 		case e.NoShow:
-			want = connector.StatusNoShow
+			want = engine.StatusNoShow
 		case e.NotFound:
-			want = connector.StatusNotFound
+			want = engine.StatusNotFound
 		}
 		if status != want {
 			t.Errorf("call %s: transcript_status %q, want %q", e.ID, status, want)
 			continue
 		}
 		calls++
-		if n := len(h.tenant.Utterances(e.ID)); want == connector.StatusComplete && len(utt[e.ID]) != n {
+		if n := len(h.tenant.Utterances(e.ID)); want == engine.StatusComplete && len(utt[e.ID]) != n {
 			t.Errorf("call %s: %d utterances, truth has %d", e.ID, len(utt[e.ID]), n)
 		}
 	}
@@ -200,14 +205,14 @@ func TestPendingGivenUpAfterBound(t *testing.T) {
 	if first.Pending == 0 {
 		t.Fatal("expected pending calls")
 	}
-	var st connector.State
+	var st state.State
 	b, _ := os.ReadFile(h.statePath())
 	json.Unmarshal(b, &st)
 	h.tenant.Advance(3 * time.Hour)
 	second := h.mustExtract()
 	abandoned := map[string]bool{}
 	for _, r := range readStream(t, h.dir, "calls") {
-		if r["transcript_status"] == connector.StatusAbandoned {
+		if r["transcript_status"] == engine.StatusAbandoned {
 			abandoned[r["call_id"].(string)] = true
 		}
 	}
@@ -225,19 +230,19 @@ func TestWindowRunLeavesWatermark(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 9, Calls: 40}, "")
 	h.mustExtract()
 	before, _ := os.ReadFile(h.statePath())
-	var st connector.State
+	var st state.State
 	json.Unmarshal(before, &st)
 	// Within the reach of the seen set (look-back + a day), a re-run window
 	// costs list calls only; older windows are re-read in full (idempotent).
 	to := h.tenant.Now().Add(-20 * time.Hour)
 	res, err := h.extract(context.Background(), func(o *connector.ExtractOptions) {
 		o.From, o.To = to.Add(-20*time.Hour), to
-		o.State, _ = connector.LoadState(h.statePath(), h.cfg.BaseURL)
+		o.State, _ = state.Load(h.statePath(), h.cfg.BaseURL)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var after connector.State
+	var after state.State
 	b, _ := os.ReadFile(h.statePath())
 	json.Unmarshal(b, &after)
 	if !after.Calls.Watermark.Equal(*st.Calls.Watermark) {
@@ -252,7 +257,7 @@ func TestUnauthorized(t *testing.T) {
 	h := newHarness(t, chorustest.Options{Seed: 1, Calls: 5}, "")
 	h.cfg.APIToken = "wrong-token"
 	_, err := h.extract(context.Background(), nil)
-	var ae *connector.AuthError
+	var ae *client.AuthError
 	if !errors.As(err, &ae) || !connector.IsUsage(err) || !strings.Contains(err.Error(), "ZI0001") {
 		t.Fatalf("want an auth error (exit 2) naming ZI0001, got %v", err)
 	}
@@ -296,7 +301,7 @@ func TestKilledRunResumes(t *testing.T) {
 		cfgJSON, _ := json.Marshal(map[string]any{"base_url": h.cfg.BaseURL, "start_date": h.cfg.Start.Format(time.RFC3339),
 			"requests_per_second": 2000, "max_concurrency": 2, "slice_hours": 48})
 		cmd.Env = append(os.Environ(), "CHORUS_ELT_CHILD=1", "CHILD_CONFIG="+string(cfgJSON), "CHILD_DIR="+h.dir,
-			"CHILD_NOW="+h.tenant.Now().Format(time.RFC3339), connector.TokenEnv+"="+token)
+			"CHILD_NOW="+h.tenant.Now().Format(time.RFC3339), config.TokenEnv+"="+token)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -330,19 +335,19 @@ func TestChildExtract(t *testing.T) {
 		t.Skip("only runs as a child of TestKilledRunResumes")
 	}
 	now, _ := time.Parse(time.RFC3339, os.Getenv("CHILD_NOW"))
-	cfg, err := connector.ParseConfig([]byte(os.Getenv("CHILD_CONFIG")), now)
+	cfg, err := config.Parse([]byte(os.Getenv("CHILD_CONFIG")), now, os.Getenv(config.TokenEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := os.Getenv("CHILD_DIR")
 	statePath := filepath.Join(dir, "state.json")
-	st, err := connector.LoadState(statePath, cfg.BaseURL)
+	st, err := state.Load(statePath, cfg.BaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = connector.Extract(context.Background(), connector.ExtractOptions{
 		Config: cfg, OutDir: dir, State: st, Now: func() time.Time { return now },
-		SaveState: func(s *connector.State) error { return connector.SaveState(statePath, s) },
+		SaveState: func(s *state.State) error { return state.Save(statePath, s) },
 	})
 	if err != nil {
 		t.Fatal(err)

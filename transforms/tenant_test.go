@@ -13,6 +13,8 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
@@ -37,9 +39,9 @@ type synced struct {
 func syncTenant(t *testing.T, opts chorustest.Options) *synced {
 	t.Helper()
 	ctx := context.Background()
-	srv, ten := chorustest.NewServer(t, opts)
+	srv, ten := testkit.NewServer(t, opts)
 	start := opts.Start.Format("2006-01-02")
-	cfg, err := connector.ParseConfig([]byte(`{"api_token":"test-token","base_url":"`+srv.URL+`","start_date":"`+start+`","requests_per_second":1000,"max_concurrency":8}`), opts.Now)
+	cfg, err := config.Parse([]byte(`{"api_token":"test-token","base_url":"`+srv.URL+`","start_date":"`+start+`","requests_per_second":1000,"max_concurrency":8}`), opts.Now, "")
 	if err != nil {
 		t.Fatal(err)
 	}

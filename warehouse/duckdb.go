@@ -15,7 +15,6 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
@@ -47,7 +46,7 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("warehouse: cannot create the directory for DuckDB file %s: %w", abs, err)
 	}
-	memLimit, err := duckMemoryLimit()
+	memLimit, err := duckMemoryLimit(opt.DuckDBMemoryLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -87,21 +86,21 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	return d, nil
 }
 
-// DuckDBMemoryEnv overrides DefaultDuckDBMemory, DuckDB's memory_limit
-// (e.g. "1GB"); past it, loads and transforms spill to disk.
-const (
-	DuckDBMemoryEnv     = "CHORUS_ELT_DUCKDB_MEMORY_LIMIT"
-	DefaultDuckDBMemory = "256MB"
-)
+// DefaultDuckDBMemory is DuckDB's memory_limit unless
+// Options.DuckDBMemoryLimit says otherwise; past it, loads and transforms
+// spill to disk.
+const DefaultDuckDBMemory = "256MB"
 
-// duckMemoryLimit is the memory_limit for this process.
-func duckMemoryLimit() (string, error) {
-	v := strings.TrimSpace(os.Getenv(DuckDBMemoryEnv))
+var memorySize = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
+
+// duckMemoryLimit validates a memory_limit ("" is the default).
+func duckMemoryLimit(v string) (string, error) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return DefaultDuckDBMemory, nil
 	}
-	if !regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`).MatchString(v) {
-		return "", &connector.ConfigError{Msg: fmt.Sprintf("%s=%q: use a size such as 512MB or 2GB", DuckDBMemoryEnv, v)}
+	if !memorySize.MatchString(v) {
+		return "", &OptionError{Option: "DuckDB memory limit", Msg: fmt.Sprintf("%q: use a size such as 512MB or 2GB", v)}
 	}
 	return v, nil
 }

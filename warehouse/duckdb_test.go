@@ -16,7 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
 )
 
 func TestOpenURL(t *testing.T) {
@@ -75,7 +75,7 @@ func TestLoadIdempotent(t *testing.T) {
 
 	// One new file: only it is loaded; the rest is skipped.
 	s3 := "20260303T100000Z-cccccc"
-	writeStream(t, dir, s3, "calls", []connector.Row{callRow("c4", t0, "fourth", t0.Add(48*time.Hour), s3)})
+	writeStream(t, dir, s3, "calls", []engine.Row{callRow("c4", t0, "fourth", t0.Add(48*time.Hour), s3)})
 	res, err = w.Load(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestTimestampsAreUTC(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := "20260301T100000Z-aaaaaa"
-	writeStream(t, dir, s, "calls", []connector.Row{callRow("c1", time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), "x", t0, s)})
+	writeStream(t, dir, s, "calls", []engine.Row{callRow("c1", time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), "x", t0, s)})
 	w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
 	defer w.Close()
 	if _, err := w.Load(ctx, dir, nil); err != nil {
@@ -116,7 +116,7 @@ func TestNewestExtractedAtWins(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeStream(t, dir, a, "calls", []connector.Row{callRow("c1", t0, "newer", newer, a)})
+			writeStream(t, dir, a, "calls", []engine.Row{callRow("c1", t0, "newer", newer, a)})
 			w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
 			defer w.Close()
 			if tc.split {
@@ -126,7 +126,7 @@ func TestNewestExtractedAtWins(t *testing.T) {
 			}
 			// b: an older version of c1, and two versions of c2 with the same
 			// _extracted_at: the later row in the file wins.
-			writeStream(t, dir, b, "calls", []connector.Row{
+			writeStream(t, dir, b, "calls", []engine.Row{
 				callRow("c1", t0, "older", older, b), callRow("c2", t0, "tie first", older, b), callRow("c2", t0, "tie second", older, b)})
 			if _, err := w.Load(ctx, dir, nil); err != nil {
 				t.Fatal(err)
@@ -250,7 +250,7 @@ func TestCrashMidLoad(t *testing.T) {
 	// A first, complete load of part of the data, so the crash hits a
 	// database with content.
 	part := t.TempDir()
-	writeStream(t, part, "20260301T100000Z-aaaaaa", "calls", []connector.Row{callRow("c1", t0, "first", t0, "20260301T100000Z-aaaaaa")})
+	writeStream(t, part, "20260301T100000Z-aaaaaa", "calls", []engine.Row{callRow("c1", t0, "first", t0, "20260301T100000Z-aaaaaa")})
 	w := openDuck(t, path, Options{})
 	if _, err := w.Load(ctx, part, nil); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestSchemaAddition(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s1 := "20260301T100000Z-aaaaaa"
-	writeStream(t, dir, s1, "calls", []connector.Row{callRow("c1", t0, "old", t0, s1)})
+	writeStream(t, dir, s1, "calls", []engine.Row{callRow("c1", t0, "old", t0, s1)})
 	writeArrowFile(t, filepath.Join(dir, "calls", "20260302T100000Z-bbbbbb-0000.parquet"),
 		modifiedCallsSchema("sentiment_score", arrow.PrimitiveTypes.Float64), func(b *array.RecordBuilder) {
 			fillCall(b, "c2", "new", t0.Add(time.Hour), "sentiment_score", 0.75)
@@ -409,7 +409,7 @@ func BenchmarkLoadUtterances(b *testing.B) {
 	const files, perFile = 20, 10000
 	for i := 0; i < files; i++ {
 		s := fmt.Sprintf("20260301T1000%02dZ-bench0", i)
-		var rows []connector.Row
+		var rows []engine.Row
 		for c := 0; c < perFile/200; c++ {
 			rows = append(rows, uttRows(fmt.Sprintf("call-%02d-%03d", i, c), 200, "benchmark utterance text of moderate length", t0, s)...)
 		}
@@ -481,18 +481,22 @@ func TestFailureInLaterBatch(t *testing.T) {
 	}
 }
 
-func TestMemoryLimitEnv(t *testing.T) {
+// The memory limit reaches DuckDB: 1GB (DuckDB's GB is 1000³ bytes) shows
+// as 953.6 MiB, the default 256MB as 244.1 MiB; a size DuckDB cannot read
+// is refused before DuckDB sees it.
+func TestMemoryLimit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.duckdb")
-	t.Setenv(DuckDBMemoryEnv, "1GB")
-	w := openDuck(t, path, Options{})
-	rows, err := w.Query(ctx, "SELECT current_setting('memory_limit') AS m")
-	w.Close()
-	if err != nil || !strings.Contains(rows[0]["m"].(string), "MiB") {
-		t.Fatalf("memory_limit: %v %v", rows, err)
+	for _, tc := range []struct{ limit, want string }{{"1GB", "953.6 MiB"}, {"", "244.1 MiB"}, {"512MiB", "512.0 MiB"}} {
+		w := openDuck(t, path, Options{DuckDBMemoryLimit: tc.limit})
+		rows, err := w.Query(ctx, "SELECT current_setting('memory_limit') AS m")
+		w.Close()
+		if err != nil || rows[0]["m"] != tc.want {
+			t.Errorf("memory limit %q: memory_limit %v (%v), want %s", tc.limit, rows, err, tc.want)
+		}
 	}
-	t.Setenv(DuckDBMemoryEnv, "lots")
-	if _, err := Open(ctx, "duckdb:"+path, Options{}); err == nil || !connector.IsUsage(err) || !strings.Contains(err.Error(), DuckDBMemoryEnv) {
-		t.Fatalf("a bad %s must be a usage error naming it: %v", DuckDBMemoryEnv, err)
+	var oe *OptionError
+	if _, err := Open(ctx, "duckdb:"+path, Options{DuckDBMemoryLimit: "lots"}); !errors.As(err, &oe) || !strings.Contains(err.Error(), `"lots"`) {
+		t.Fatalf("a bad memory limit must be an OptionError naming it: %v", err)
 	}
 }

@@ -50,6 +50,9 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/parquet"
 	"github.com/chorus-elt/chorus-elt/schemas"
 	sqlmodels "github.com/chorus-elt/chorus-elt/sql"
 	"github.com/chorus-elt/chorus-elt/transforms"
@@ -413,7 +416,7 @@ var (
 // extractTenant syncs a simulated tenant into Parquet under dir.
 func extractTenant(t *testing.T, srvURL string, now time.Time, dir string, start time.Time) {
 	t.Helper()
-	cfg, err := connector.ParseConfig([]byte(`{"api_token":"test-token","base_url":"`+srvURL+`","start_date":"`+start.Format("2006-01-02")+`","requests_per_second":1000,"max_concurrency":8}`), now)
+	cfg, err := config.Parse([]byte(`{"api_token":"test-token","base_url":"`+srvURL+`","start_date":"`+start.Format("2006-01-02")+`","requests_per_second":1000,"max_concurrency":8}`), now, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +448,7 @@ func TestBigQueryEmulatorInventory(t *testing.T) {
 
 	// The simulated tenant: 30 calls over 30 days, extracted twice (the
 	// second extract re-reads the same window: MERGE updates).
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 7, Calls: 30, Customers: 8,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 7, Calls: 30, Customers: 8,
 		Start: invEnd.Add(-30 * 24 * time.Hour), End: invEnd, Now: invEnd.Add(12 * time.Hour), ProcessingDelay: -1})
 	data := filepath.Join(t.TempDir(), "data")
 	extractTenant(t, srv.URL, ten.Now(), data, invEnd.Add(-31*24*time.Hour))
@@ -668,7 +671,7 @@ func TestBigQueryEmulatorInventory(t *testing.T) {
 		big := filepath.Join(t.TempDir(), "big", "calls", "20260304T000000Z-big000-0000.parquet")
 		rnd := rand.NewChaCha8([32]byte{1})
 		buf := make([]byte, 768<<10)
-		writeArrowFile(t, big, connector.ArrowSchema(schemas.Get("calls")), func(rb *array.RecordBuilder) {
+		writeArrowFile(t, big, parquet.ArrowSchema(schemas.Get("calls")), func(rb *array.RecordBuilder) {
 			for i := 0; i < 24; i++ {
 				_, _ = rnd.Read(buf)
 				fillCall(rb, fmt.Sprintf("BIG%02d", i), "big", invEnd, "summary", base64.StdEncoding.EncodeToString(buf))
@@ -1254,7 +1257,7 @@ func splitCanon(r string) map[string]string {
 // version of each key) with the raw table's rows of the same keys, column
 // by column.
 func parquetVsTable(ctx context.Context, t *testing.T, b *bigQuery, dir, stream string) (string, error) {
-	all := chorustest.ReadStream(t, dir, stream)
+	all := testkit.ReadStream(t, dir, stream)
 	if len(all) == 0 {
 		return "", fmt.Errorf("no %s rows", stream)
 	}

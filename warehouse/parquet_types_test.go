@@ -12,15 +12,17 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/config"
 )
 
 // An extract's Parquet files read back in DuckDB with real types, before
 // any load: timestamps, doubles, booleans, integers and lists.
 func TestExtractParquetTypesInDuckDB(t *testing.T) {
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 21, Calls: 20, Token: "tok", ProcessingDelay: -1})
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 21, Calls: 20, Token: "tok", ProcessingDelay: -1})
 	doc := fmt.Sprintf(`{"api_token":"tok","base_url":%q,"start_date":%q,"requests_per_second":1000}`,
 		srv.URL, tenant.Now().Add(-31*24*time.Hour).Format(time.RFC3339))
-	cfg, err := connector.ParseConfig([]byte(doc), tenant.Now())
+	cfg, err := config.Parse([]byte(doc), tenant.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

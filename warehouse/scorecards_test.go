@@ -9,6 +9,9 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // TestDuckDBScorecards extracts the scorecard streams from the simulated
@@ -18,21 +21,21 @@ import (
 func TestDuckDBScorecards(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 41, Calls: 300, Now: now, Start: now.AddDate(0, 0, -30), End: now.Add(24 * time.Hour)})
-	cfg, err := connector.ParseConfig([]byte(fmt.Sprintf(`{"api_token":"test-token","base_url":%q,"start_date":%q,"requests_per_second":1000}`,
-		srv.URL, now.AddDate(0, 0, -32).Format(time.RFC3339))), now)
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 41, Calls: 300, Now: now, Start: now.AddDate(0, 0, -30), End: now.Add(24 * time.Hour)})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`{"api_token":"test-token","base_url":%q,"start_date":%q,"requests_per_second":1000}`,
+		srv.URL, now.AddDate(0, 0, -32).Format(time.RFC3339))), now, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	st := connector.NewState(cfg.BaseURL)
+	st := state.New(cfg.BaseURL)
 	w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
 	defer w.Close()
 	run := func(label string) *LoadResult {
 		t.Helper()
 		_, err := connector.Extract(ctx, connector.ExtractOptions{Config: cfg, OutDir: out, State: st, Now: ten.Now,
 			Selected: map[string]bool{"scorecards": true, "scorecard_answers": true}, Backoff: time.Millisecond,
-			SaveState: func(*connector.State) error { return nil }})
+			SaveState: func(*state.State) error { return nil }})
 		if err != nil {
 			t.Fatalf("%s: extract: %v", label, err)
 		}

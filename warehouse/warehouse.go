@@ -75,6 +75,9 @@ type Options struct {
 	// BIGQUERY_EMULATOR_HOST, meaning http://host:port) or a base URL. The
 	// client talks REST to it without credentials. Empty means BigQuery.
 	BigQueryEndpoint string
+	// DuckDBMemoryLimit is DuckDB's memory_limit ("1GB"); empty is
+	// DefaultDuckDBMemory.
+	DuckDBMemoryLimit string
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for loaded_at/updated_at; nil is time.Now.
@@ -109,6 +112,14 @@ type URLError struct {
 func (e *URLError) Error() string {
 	return fmt.Sprintf("warehouse %q: %s (use duckdb:PATH or bigquery:PROJECT.DATASET)", e.URL, e.Msg)
 }
+
+// OptionError is an Options value that cannot be used; the CLI exits 2.
+type OptionError struct {
+	Option string
+	Msg    string
+}
+
+func (e *OptionError) Error() string { return fmt.Sprintf("warehouse: %s %s", e.Option, e.Msg) }
 
 // SchemaConflictError is a column whose type in a Parquet file differs from
 // its type in the warehouse table. Nothing of the load is applied.

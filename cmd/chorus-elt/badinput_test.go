@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -84,7 +84,7 @@ func cfgDoc(extra string) string {
 }
 
 func TestBadInput(t *testing.T) {
-	t.Setenv(connector.TokenEnv, "")
+	t.Setenv(config.TokenEnv, "")
 	tenant := chorustest.New(chorustest.Options{Seed: 7, Calls: 12, Token: cliToken, ProcessingDelay: -1})
 	var mode atomic.Pointer[misbehave]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/pipeline"
 )
 
 // TestMain lets the crash test run the CLI as a separate process: with
@@ -84,7 +85,7 @@ func TestChaos(t *testing.T) {
 		state := filepath.Join(dir, "chorus-data", "state.json")
 		if *chaosState == "warehouse" {
 			args = append(args, "--state", "warehouse")
-			state = filepath.Join(dir, "chorus-data", pendingStateFile)
+			state = filepath.Join(dir, "chorus-data", pipeline.PendingStateFile)
 		}
 		return args[1:], state
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // TestInterruptKeepsProgress sends SIGTERM (what Airflow and Kubernetes
@@ -114,7 +114,7 @@ func TestInterruptKeepsProgress(t *testing.T) {
 			if len(first)+len(second)-again < total {
 				t.Errorf("calls read: %d + %d - %d twice, of %d", len(first), len(second), again, total)
 			}
-			st, err := connector.LoadState(filepath.Join(out, "state.json"), srv.URL)
+			st, err := state.Load(filepath.Join(out, "state.json"), srv.URL)
 			if err != nil || st.Calls.Watermark == nil {
 				t.Fatalf("state after the second run: %v", err)
 			}

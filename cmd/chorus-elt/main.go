@@ -20,6 +20,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 // Exit codes.
@@ -91,7 +93,7 @@ func (e *env) stopped() bool {
 }
 
 // redactToken arms the token filter on stdout and stderr.
-func (e *env) redactToken(s connector.Secret) {
+func (e *env) redactToken(s config.Secret) {
 	e.stderr.setSecret(s)
 	if e.out != nil {
 		e.out.setSecret(s)
@@ -242,7 +244,7 @@ func usageErr(format string, a ...any) error { return &usageError{msg: fmt.Sprin
 
 func isUsage(err error) bool {
 	var u *usageError
-	var se *connector.StateError
+	var se *state.Error
 	return errors.As(err, &u) || errors.As(err, &se) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag")
 }
 
@@ -287,7 +289,7 @@ type redactor struct {
 	secret []byte
 }
 
-func (r *redactor) setSecret(s connector.Secret) {
+func (r *redactor) setSecret(s config.Secret) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(s) >= 4 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -14,7 +15,7 @@ import (
 // transcripts in between, leave each call once and each utterance once; the
 // loaded Parquet files are removed unless --keep-files says otherwise.
 func TestRunTwiceWithFaults(t *testing.T) {
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 8, Calls: 60, Token: cliToken, ProcessingDelay: 12 * time.Hour,
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 8, Calls: 60, Token: cliToken, ProcessingDelay: 12 * time.Hour,
 		Faults: chorustest.Faults{Seed: 8, Status500: 0.1, Status429NoRetry: 0.05, Truncate: 0.02, DuplicateAcrossPages: 0.1}})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"max_retries":10`)

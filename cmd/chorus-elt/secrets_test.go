@@ -18,8 +18,10 @@ import (
 
 	gojson "github.com/goccy/go-json"
 
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/config"
 )
 
 // The planted token is cliToken: runCLI already fails when it shows up on
@@ -77,7 +79,7 @@ func searchTree(t *testing.T, dir string, inputs ...string) (searched, parquets,
 // and returns them as text, JSON escapes decoded too.
 func parquetText(t *testing.T, path string) string {
 	t.Helper()
-	rows := chorustest.ReadParquet(t, path)
+	rows := testkit.ReadParquet(t, path)
 	b, err := json.Marshal(rows)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +121,7 @@ func searchWarehouse(t *testing.T, path string) {
 // formats; then searches stdout, stderr, the state, the Parquet files and the
 // warehouse.
 func TestTokenNeverWritten(t *testing.T) {
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 9, Calls: 12, Token: cliToken, ProcessingDelay: -1})
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 9, Calls: 12, Token: cliToken, ProcessingDelay: -1})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	db := "duckdb:" + filepath.Join(dir, "chorus.duckdb")
@@ -143,7 +145,7 @@ func TestTokenNeverWritten(t *testing.T) {
 	os.WriteFile(fileCfg, []byte(fmt.Sprintf(`{"api_token_file":%q,"base_url":%q,"requests_per_second":1000}`, tokFile, srv.URL)), 0o600)
 	envCfg := filepath.Join(dir, "env-config.json")
 	os.WriteFile(envCfg, []byte(fmt.Sprintf(`{"base_url":%q,"requests_per_second":1000,"auth_scheme":"bearer"}`, srv.URL)), 0o600)
-	t.Setenv(connector.TokenEnv, cliToken)
+	t.Setenv(config.TokenEnv, cliToken)
 	catalog := filepath.Join(dir, "catalog.json")
 	os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"},{"stream":{"name":"users","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
 	for _, args := range [][]string{
@@ -272,7 +274,7 @@ func TestTokenNotInErrors(t *testing.T) {
 // marshalled or panicked with, never shows the token.
 func TestSecretFormatting(t *testing.T) {
 	doc := fmt.Sprintf(`{"api_token":%q,"base_url":"https://acme.chorus.ai"}`, cliToken)
-	cfg, err := connector.ParseConfig([]byte(doc), time.Now())
+	cfg, err := config.Parse([]byte(doc), time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +284,7 @@ func TestSecretFormatting(t *testing.T) {
 	}
 	add("fmt", fmt.Sprintf("%v %+v %#v %s %q %x", cfg, cfg, cfg, cfg.APIToken, cfg.APIToken, cfg.APIToken))
 	add("fmt value", fmt.Sprintf("%v %+v %#v", *cfg, *cfg, *cfg))
-	add("fmt in a slice and map", fmt.Sprintf("%v %+v %#v", []any{cfg}, map[string]any{"c": *cfg}, []connector.Config{*cfg}))
+	add("fmt in a slice and map", fmt.Sprintf("%v %+v %#v", []any{cfg}, map[string]any{"c": *cfg}, []config.Config{*cfg}))
 	for _, m := range []func(any) ([]byte, error){json.Marshal, gojson.Marshal} {
 		b, err := m(cfg)
 		if err != nil {
@@ -295,7 +297,7 @@ func TestSecretFormatting(t *testing.T) {
 		slog.New(h).Info("config", "cfg", cfg, "value", *cfg, "token", cfg.APIToken)
 	}
 	add("slog", logs.String())
-	add("error", fmt.Errorf("bad config %v: %w", cfg, &connector.ConfigError{Msg: fmt.Sprint(cfg)}).Error())
+	add("error", fmt.Errorf("bad config %v: %w", cfg, &config.Error{Msg: fmt.Sprint(cfg)}).Error())
 	func() {
 		defer func() { add("panic", fmt.Sprint(recover())) }()
 		panic(fmt.Sprintf("unexpected config %+v", cfg))
@@ -316,7 +318,7 @@ func TestSecretFormatting(t *testing.T) {
 	// The client holds the token in an unexported field: fmt cannot call
 	// Secret.String on it. Printing a client is not done anywhere; this
 	// records whether it would leak.
-	client := connector.NewClient(cfg, connector.ClientOptions{})
+	client := client.New(cfg, client.Options{})
 	if s := fmt.Sprintf("%+v", client); strings.Contains(s, cliToken) {
 		t.Logf("note: fmt %%+v of a *connector.Client shows the token (unexported Secret field); never print a Client")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -20,7 +21,7 @@ import (
 // Chorus removes later leaves the raw table and the tasks too.
 func TestLateAIOutputReachesWarehouse(t *testing.T) {
 	const aiDelay = 24 * time.Hour
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 12, Calls: 500, AIDelay: aiDelay, Token: cliToken})
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 12, Calls: 500, AIDelay: aiDelay, Token: cliToken})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	csv := filepath.Join(dir, "customers.csv")

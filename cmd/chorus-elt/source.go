@@ -11,18 +11,24 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
+	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/protocol"
+	"github.com/chorus-elt/chorus-elt/connector/state"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
 var configFlag = &cli.StringFlag{Name: "config", Usage: "connector config `FILE` (JSON; see `chorus-elt spec`)"}
 
 // loadConfig reads --config and arms the token redactor.
-func (e *env) loadConfig(c *cli.Context) (*connector.Config, error) {
+func (e *env) loadConfig(c *cli.Context) (*config.Config, error) {
 	path := c.String("config")
 	if path == "" {
 		return nil, usageErr("--config FILE is required")
 	}
-	cfg, err := connector.LoadConfig(path)
+	cfg, err := config.Load(path, os.Getenv(config.TokenEnv))
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +41,7 @@ func specCommand(e *env) *cli.Command {
 		Name:  "spec",
 		Usage: "print the Airbyte SPEC message (the configuration schema)",
 		Action: func(c *cli.Context) error {
-			return connector.AirbyteSpec(e.stdout)
+			return protocol.AirbyteSpec(e.stdout)
 		},
 	}
 }
@@ -48,11 +54,11 @@ func checkCommand(e *env) *cli.Command {
 		Action: func(c *cli.Context) error {
 			cfg, err := e.loadConfig(c)
 			if err == nil {
-				api := connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Logger: e.log}))
+				api := chorusapi.NewV3(client.New(cfg, client.Options{Logger: e.log}))
 				now := time.Now().UTC()
-				_, err = api.ListEngagements(c.Context, connector.ListQuery{From: now.Add(-24 * time.Hour), To: now})
+				_, err = api.ListEngagements(c.Context, chorusapi.ListQuery{From: now.Add(-24 * time.Hour), To: now})
 			}
-			if werr := connector.AirbyteConnectionStatus(e.stdout, err); werr != nil {
+			if werr := protocol.AirbyteConnectionStatus(e.stdout, err); werr != nil {
 				return werr
 			}
 			if err != nil {
@@ -60,7 +66,7 @@ func checkCommand(e *env) *cli.Command {
 				if !connector.IsUsage(err) && !isUsage(err) {
 					return &reportedErr{err}
 				}
-				return &reportedErr{&connector.ConfigError{Msg: err.Error()}}
+				return &reportedErr{&config.Error{Msg: err.Error()}}
 			}
 			return nil
 		},
@@ -78,23 +84,23 @@ func discoverCommand(e *env) *cli.Command {
 					return err
 				}
 			}
-			return connector.WriteAirbyteCatalog(e.stdout)
+			return protocol.WriteAirbyteCatalog(e.stdout)
 		},
 	}
 }
 
 // loadState reads --state; Airbyte and Singer envelopes are accepted.
-func loadState(path string, cfg *connector.Config) (*connector.State, error) {
+func loadState(path string, cfg *config.Config) (*state.State, error) {
 	if path == "" {
-		return connector.NewState(cfg.BaseURL), nil
+		return state.New(cfg.BaseURL), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &connector.StateError{Msg: fmt.Sprintf("state: cannot read %s: %v", path, err)}
+		return nil, &state.Error{Msg: fmt.Sprintf("state: cannot read %s: %v", path, err)}
 	}
-	st, err := connector.ParseState(b, cfg.BaseURL)
+	st, err := state.Parse(b, cfg.BaseURL)
 	if err != nil {
-		return nil, &connector.StateError{Msg: fmt.Sprintf("%v (file %s)", err, path)}
+		return nil, &state.Error{Msg: fmt.Sprintf("%v (file %s)", err, path)}
 	}
 	return st, nil
 }
@@ -110,7 +116,7 @@ func readCommand(e *env) *cli.Command {
 		Action: func(c *cli.Context) error {
 			err := e.airbyteRead(c)
 			if err != nil {
-				_ = connector.AirbyteError(e.stdout, err)
+				_ = protocol.AirbyteError(e.stdout, err)
 				e.log.Error("read failed", "error", err.Error())
 				return &reportedErr{err}
 			}
@@ -131,7 +137,7 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if err != nil {
 		return usageErr("catalog: %v", err)
 	}
-	selected, refresh, err := connector.ParseConfiguredCatalog(doc)
+	selected, refresh, err := protocol.ParseConfiguredCatalog(doc)
 	if err != nil {
 		return err
 	}
@@ -142,19 +148,19 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	for f := range refresh {
 		st.Reset(f)
 	}
-	return e.syncTo(c.Context, cfg, selected, st, connector.NewAirbyteSink(e.stdout, connector.SelectedList(selected)))
+	return e.syncTo(c.Context, cfg, selected, st, protocol.NewAirbyteSink(e.stdout, protocol.SelectedList(selected)))
 }
 
 // flushSink is a protocol sink that buffers its output.
 type flushSink interface {
-	connector.Sink
+	engine.Sink
 	Flush() error
 }
 
 // syncTo runs one sync of the selected streams into a protocol sink.
-func (e *env) syncTo(ctx context.Context, cfg *connector.Config, selected map[string]bool, st *connector.State, sink flushSink) error {
-	_, err := connector.Sync(ctx, connector.Options{
-		Config: cfg, API: connector.NewV3(connector.NewClient(cfg, connector.ClientOptions{Logger: e.log})),
+func (e *env) syncTo(ctx context.Context, cfg *config.Config, selected map[string]bool, st *state.State, sink flushSink) error {
+	_, err := engine.Sync(ctx, engine.Options{
+		Config: cfg, API: chorusapi.NewV3(client.New(cfg, client.Options{Logger: e.log})),
 		Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()), Stop: e.stop,
 	}, st, sink)
 	if ferr := sink.Flush(); err == nil {
@@ -180,7 +186,7 @@ func singerCommand(e *env) *cli.Command {
 			if c.Bool("discover") {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(connector.SingerCatalog())
+				return enc.Encode(protocol.SingerCatalog())
 			}
 			var selected map[string]bool
 			if p := c.String("catalog"); p != "" {
@@ -188,7 +194,7 @@ func singerCommand(e *env) *cli.Command {
 				if err != nil {
 					return usageErr("catalog: %v", err)
 				}
-				if selected, err = connector.ParseSingerCatalog(doc); err != nil {
+				if selected, err = protocol.ParseSingerCatalog(doc); err != nil {
 					return err
 				}
 			}
@@ -196,7 +202,7 @@ func singerCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			sink := connector.NewSingerSink(e.stdout, connector.SelectedList(selected))
+			sink := protocol.NewSingerSink(e.stdout, protocol.SelectedList(selected))
 			if err := sink.WriteSchemas(); err != nil {
 				return err
 			}
@@ -218,7 +224,7 @@ func windowAndStreams(c *cli.Context) (from, to time.Time, selected map[string]b
 		dst  *time.Time
 	}{{"start", &from}, {"end", &to}} {
 		if v := c.String(f.name); v != "" {
-			t, perr := connector.ParseDate(v)
+			t, perr := config.ParseDate(v)
 			if perr != nil {
 				return from, to, nil, usageErr("--%s: %v", f.name, perr)
 			}
@@ -269,14 +275,14 @@ func extractCommand(e *env) *cli.Command {
 			if statePath == "" {
 				statePath = out + "/state.json"
 			}
-			st, err := connector.LoadState(statePath, cfg.BaseURL)
+			st, err := state.Load(statePath, cfg.BaseURL)
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			res, err := connector.Extract(c.Context, connector.ExtractOptions{
 				Config: cfg, OutDir: out, State: st, Selected: selected, From: from, To: to, Logger: e.log, Stop: e.stop,
-				SaveState: func(s *connector.State) error { return connector.SaveState(statePath, s) },
+				SaveState: func(s *state.State) error { return state.Save(statePath, s) },
 			})
 			if res != nil {
 				e.log.Info("extract finished", "calls", res.Calls, "requests", res.Requests, "files", res.Files, "seconds", time.Since(start).Seconds())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 )
 
 const cliToken = "cli-PLANTED-token-93b1"
@@ -55,7 +56,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 10, Token: cliToken})
+	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 10, Token: cliToken})
 	dir := t.TempDir()
 	good := writeConfig(t, dir, srv.URL, cliToken, "")
 	badTokDir := t.TempDir()
@@ -102,7 +103,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestAirbyteReadHonoursCatalog(t *testing.T) {
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 2, Calls: 15, Token: cliToken})
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 2, Calls: 15, Token: cliToken})
 	tenant.Advance(6 * time.Hour)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
@@ -150,7 +151,7 @@ func TestAirbyteReadHonoursCatalog(t *testing.T) {
 }
 
 func TestSingerTap(t *testing.T) {
-	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 10, Token: cliToken})
+	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 4, Calls: 10, Token: cliToken})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"auth_scheme":"bearer"`)
 	code, stdout, _ := runCLI(t, "singer", "--config", cfg, "--discover")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -19,7 +20,7 @@ import (
 // when an admin moves a user to another team, the next run's full refresh
 // leaves no stale membership behind. Re-runs add no duplicates.
 func TestEngagementsAndUserTeams(t *testing.T) {
-	srv, tenant := chorustest.NewServer(t, chorustest.Options{Seed: 31, Calls: 80, Token: cliToken})
+	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 31, Calls: 80, Token: cliToken})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	db := filepath.Join(dir, "w.duckdb")

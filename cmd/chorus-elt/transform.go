@@ -8,7 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/pipeline"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
@@ -25,7 +26,7 @@ var transformFlags = []cli.Flag{
 
 // transformInputs reads the transform flags into runner options. Bad
 // files are usage errors (exit 2); nothing has been changed then.
-func transformInputs(c *cli.Context, cfg *connector.Config) (transforms.Options, error) {
+func transformInputs(c *cli.Context, cfg *config.Config) (transforms.Options, error) {
 	opt := transforms.Options{CustomersTable: c.String("customers-table"), SellerDomains: c.StringSlice("seller-domain"),
 		DefaultDueDays: c.Int("default-due-days")}
 	if f := c.String("customers"); f != "" {
@@ -89,7 +90,7 @@ func transformCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the rendered SQL; change nothing"},
 		}, transformFlags...),
 		Action: func(c *cli.Context) error {
-			var cfg *connector.Config
+			var cfg *config.Config
 			if c.String("config") != "" {
 				var err error
 				if cfg, err = e.loadConfig(c); err != nil {
@@ -119,15 +120,9 @@ func transformCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return writeSummary(e, transformSummary("transform", res))
+			return writeSummary(e, pipeline.NewTransformSummary("transform", res))
 		},
 	}
-}
-
-// transformSummary is the final JSON line of a transform.
-func transformSummary(command string, res *transforms.Result) map[string]any {
-	return map[string]any{"command": command, "warehouse": res.Dialect, "as_of": res.AsOf, "models": len(res.Steps),
-		"rows": res.Rows, "seconds": res.Seconds}
 }
 
 func searchCommand(e *env) *cli.Command {

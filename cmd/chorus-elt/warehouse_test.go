@@ -12,6 +12,10 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/pipeline"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -75,13 +79,13 @@ func TestDemo(t *testing.T) {
 	if _, stderr, err := runWarehouseCLI(t, "demo", "--db", db, "--calls", "15", "--seed", "3"); err != nil {
 		t.Fatalf("second demo: %v\n%s", err, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "chorus-data", pendingStateFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "chorus-data", pipeline.PendingStateFile)); !os.IsNotExist(err) {
 		t.Fatalf("pending state left behind: %v", err)
 	}
 }
 
 func TestRunStateInWarehouseResumes(t *testing.T) {
-	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 2, Calls: 12, Token: cliToken, ProcessingDelay: -1})
+	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 2, Calls: 12, Token: cliToken, ProcessingDelay: -1})
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, srv.URL, cliToken, `,"state_store":"warehouse"`)
 	db := filepath.Join(dir, "w.duckdb")
@@ -89,13 +93,13 @@ func TestRunStateInWarehouseResumes(t *testing.T) {
 
 	// An earlier run extracted but died before its load: files and the
 	// pending checkpoint are in the out dir, the warehouse is empty.
-	cfg, err := connector.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := filepath.Join(out, pendingStateFile)
+	pending := filepath.Join(out, pipeline.PendingStateFile)
 	if _, err := connector.Extract(context.Background(), connector.ExtractOptions{Config: cfg, OutDir: out,
-		SaveState: func(s *connector.State) error { return connector.WriteFileAtomic(pending, s.Marshal()) }}); err != nil {
+		SaveState: func(s *state.State) error { return state.WriteFileAtomic(pending, s.Marshal()) }}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -114,7 +118,7 @@ func TestRunStateInWarehouseResumes(t *testing.T) {
 	if _, err := os.Stat(pending); !os.IsNotExist(err) {
 		t.Fatal("pending checkpoint not removed")
 	}
-	st, err := connector.ParseState(warehouseState(t, db), cfg.BaseURL)
+	st, err := state.Parse(warehouseState(t, db), cfg.BaseURL)
 	if err != nil || st.Calls.Watermark == nil {
 		t.Fatalf("warehouse state %v %v", st, err)
 	}
@@ -130,9 +134,9 @@ func TestRunStateInWarehouseResumes(t *testing.T) {
 }
 
 func TestLoadCommand(t *testing.T) {
-	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 8, Token: cliToken, ProcessingDelay: -1})
+	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 4, Calls: 8, Token: cliToken, ProcessingDelay: -1})
 	dir := t.TempDir()
-	cfg, err := connector.ParseConfig([]byte(`{"base_url":"`+srv.URL+`","api_token":"`+cliToken+`","requests_per_second":1000}`), time.Now())
+	cfg, err := config.Parse([]byte(`{"base_url":"`+srv.URL+`","api_token":"`+cliToken+`","requests_per_second":1000}`), time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

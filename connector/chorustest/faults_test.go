@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 )
 
 func TestParseFaults(t *testing.T) {
@@ -73,7 +74,7 @@ func classify(t *testing.T, r response) string {
 func TestFaultRates(t *testing.T) {
 	faults := chorustest.Faults{Seed: 99, Status429: 0.05, Status429NoRetry: 0.05, Status429HTTPDate: 0.05,
 		Status500: 0.1, Status504: 0.05, Truncate: 0.1}
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 20, Now: fixedNow, Faults: faults})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 20, Now: fixedNow, Faults: faults})
 	const n = 2000
 	got := map[string]int{}
 	var seq []string
@@ -111,7 +112,7 @@ func TestFaultRates(t *testing.T) {
 }
 
 func TestTruncationVariants(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 20, Now: fixedNow,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 20, Now: fixedNow,
 		Faults: chorustest.Faults{Truncate: 1}})
 	id := ten.RecordedCalls()[0].ID
 	var wire, cut int
@@ -133,7 +134,7 @@ func TestTruncationVariants(t *testing.T) {
 }
 
 func TestSlowAndLatency(t *testing.T) {
-	srv, _ := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, Latency: 20 * time.Millisecond,
+	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, Latency: 20 * time.Millisecond,
 		Faults: chorustest.Faults{Slow: 1, SlowDelay: 30 * time.Millisecond}})
 	start := time.Now()
 	if r := get(t, srv.URL, "/v3/users"); r.status != 200 {
@@ -145,7 +146,7 @@ func TestSlowAndLatency(t *testing.T) {
 }
 
 func TestDuplicateAcrossPages(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 30, PageSize: 6, Now: fixedNow,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 30, PageSize: 6, Now: fixedNow,
 		Faults: chorustest.Faults{DuplicateAcrossPages: 1}})
 	ids, pages, _ := listAll(t, srv.URL, url.Values{}, nil)
 	for i := 1; i < len(pages); i++ {
@@ -167,7 +168,7 @@ func TestDuplicateAcrossPages(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, RateLimit: 4})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, RateLimit: 4})
 	var ok, limited int
 	for range 12 {
 		r := get(t, srv.URL, "/v3/users")

@@ -7,20 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"testing"
 	"time"
 )
-
-// NewServer starts an httptest server for a new tenant; the test's Cleanup
-// closes it.
-func NewServer(tb testing.TB, opts Options) (*httptest.Server, *Tenant) {
-	tb.Helper()
-	t := New(opts)
-	srv := httptest.NewServer(t)
-	tb.Cleanup(srv.Close)
-	return srv, t
-}
 
 // Serve runs a tenant on addr until ctx ends, logging its URL to log.
 func Serve(ctx context.Context, addr string, opts Options, log io.Writer) error {

@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 )
 
 func TestDeterministic(t *testing.T) {
 	opts := chorustest.Options{Seed: 42, Calls: 80, Now: fixedNow}
-	srvA, a := chorustest.NewServer(t, opts)
-	srvB, b := chorustest.NewServer(t, opts)
+	srvA, a := testkit.NewServer(t, opts)
+	srvB, b := testkit.NewServer(t, opts)
 	if !reflect.DeepEqual(a.Engagements(), b.Engagements()) {
 		t.Fatal("same seed, different engagements")
 	}
@@ -137,7 +138,7 @@ func TestTruthShape(t *testing.T) {
 func TestPagingReachesEveryEnding(t *testing.T) {
 	seen := map[string]int{}
 	for seed := int64(1); seed <= 12; seed++ {
-		srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: seed, Calls: 45, PageSize: 7, Now: fixedNow})
+		srv, ten := testkit.NewServer(t, chorustest.Options{Seed: seed, Calls: 45, PageSize: 7, Now: fixedNow})
 		for _, minT := range []time.Time{{}, fixedNow.Add(-10 * 24 * time.Hour), fixedNow.Add(-3 * 24 * time.Hour)} {
 			params := url.Values{}
 			if !minT.IsZero() {
@@ -160,7 +161,7 @@ func TestPagingReachesEveryEnding(t *testing.T) {
 
 func TestKeysetStableWhenClockAdvances(t *testing.T) {
 	// Calls run until three days after the clock: advancing it adds calls.
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 3, Calls: 120, PageSize: 10, Now: fixedNow,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 3, Calls: 120, PageSize: 10, Now: fixedNow,
 		Start: fixedNow.Add(-20 * 24 * time.Hour), End: fixedNow.Add(3 * 24 * time.Hour)})
 	before := visible(ten, time.Time{}, time.Time{})
 	ids, pages, _ := listAll(t, srv.URL, nil, func() { ten.Advance(12 * time.Hour) })
@@ -181,7 +182,7 @@ func TestKeysetStableWhenClockAdvances(t *testing.T) {
 }
 
 func TestDateFilter(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 5, Calls: 60, PageSize: 9, Now: fixedNow})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 5, Calls: 60, PageSize: 9, Now: fixedNow})
 	minT, maxT := fixedNow.Add(-20*24*time.Hour), fixedNow.Add(-5*24*time.Hour)
 	want := visible(ten, minT, maxT)
 	for name, p := range map[string][2]string{
@@ -222,7 +223,7 @@ func TestDateFilter(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, Token: "s3cret-token"})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 5, Token: "s3cret-token"})
 	for _, tc := range []struct {
 		auth string
 		want int
@@ -259,7 +260,7 @@ func TestAuth(t *testing.T) {
 
 func TestProcessingThenDone(t *testing.T) {
 	// All calls in the last 10 hours: the recent ones are still processing.
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 11, Calls: 40, Now: fixedNow,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 11, Calls: 40, Now: fixedNow,
 		Start: fixedNow.Add(-10 * time.Hour), End: fixedNow})
 	var id string
 	for _, c := range ten.RecordedCalls() {
@@ -293,7 +294,7 @@ func TestProcessingThenDone(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 2, Calls: 300, Now: fixedNow})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 2, Calls: 300, Now: fixedNow})
 	var nonCall, notFound, noShow string
 	for _, e := range ten.Engagements() {
 		switch {
@@ -336,7 +337,7 @@ func TestNotFound(t *testing.T) {
 // TestTranscriptMatchesTruth checks every call's detail against the ground
 // truth: utterances, tracker mentions and action items.
 func TestTranscriptMatchesTruth(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 9, Calls: 60, Now: fixedNow})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 9, Calls: 60, Now: fixedNow})
 	for _, c := range ten.RecordedCalls() {
 		if c.NotFound {
 			continue
@@ -400,7 +401,7 @@ var trackerKeywords = map[string][]string{
 }
 
 func TestFieldsParameter(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 10, Now: fixedNow})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 10, Now: fixedNow})
 	var id string
 	for _, c := range ten.RecordedCalls() {
 		if !c.NotFound {
@@ -420,7 +421,7 @@ func TestFieldsParameter(t *testing.T) {
 }
 
 func TestUsersTeamsAndCSV(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 1, Calls: 5})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 1, Calls: 5})
 	var users struct {
 		Users []struct {
 			ID          int64   `json:"id"`
@@ -475,7 +476,7 @@ func TestUsersTeamsAndCSV(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 40, PageSize: 5, Now: fixedNow,
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 4, Calls: 40, PageSize: 5, Now: fixedNow,
 		Faults: chorustest.Faults{Status500: 0.1, Truncate: 0.1, DuplicateAcrossPages: 0.2}})
 	calls := ten.RecordedCalls()
 	var wg sync.WaitGroup
@@ -513,7 +514,7 @@ func TestScale(t *testing.T) {
 }
 
 func BenchmarkConversation200(b *testing.B) {
-	srv, ten := chorustest.NewServer(b, chorustest.Options{Seed: 1, Calls: 50, UtterancesPerCall: 200, Now: fixedNow})
+	srv, ten := testkit.NewServer(b, chorustest.Options{Seed: 1, Calls: 50, UtterancesPerCall: 200, Now: fixedNow})
 	var id string
 	for _, c := range ten.RecordedCalls() {
 		if !c.NotFound && !c.NoShow {
@@ -531,7 +532,7 @@ func BenchmarkConversation200(b *testing.B) {
 // an edit of a call's action items or account shows in both.
 func TestLateAIOutput(t *testing.T) {
 	const delay = 3 * time.Hour
-	srv, ten := chorustest.NewServer(t, chorustest.Options{Seed: 4, Calls: 60, Now: fixedNow, AIDelay: delay})
+	srv, ten := testkit.NewServer(t, chorustest.Options{Seed: 4, Calls: 60, Now: fixedNow, AIDelay: delay})
 	var call chorustest.TruthEngagement
 	for _, e := range ten.RecordedCalls() {
 		if len(e.APIActionItems) > 0 && !e.AIReadyAt.IsZero() {

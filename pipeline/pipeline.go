@@ -1,0 +1,335 @@
+// Package pipeline composes the connector, the warehouse and the
+// transforms into the run a scheduler makes: resume what an interrupted run
+// left, extract from Chorus, load into the warehouse, rebuild the models.
+// It also holds the demo (a simulated tenant run end to end) and, in its
+// subpackages, what speaks to orchestrators and readers.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector"
+	"github.com/chorus-elt/chorus-elt/connector/config"
+	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/parquet"
+	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/transforms"
+	"github.com/chorus-elt/chorus-elt/warehouse"
+)
+
+// PendingStateFile holds the extract's checkpoints inside the out dir when
+// the state lives in the warehouse: it covers Parquet files that may not be
+// loaded yet, and is committed to the warehouse with them.
+const PendingStateFile = ".pending-state.json"
+
+// Options is one run.
+type Options struct {
+	Config *config.Config
+	// Warehouse is the destination URL (duckdb:PATH, bigquery:PROJECT.DATASET)
+	// and WarehouseOptions how to open it.
+	Warehouse        string
+	WarehouseOptions warehouse.Options
+	// Out holds the Parquet files between extract and load.
+	Out string
+	// StatePath is the state file; "" keeps the state in the warehouse.
+	StatePath string
+	// From and To, when set, sync exactly that window (the watermark stays).
+	From, To  time.Time
+	Selected  map[string]bool // nil: every stream
+	Transform transforms.Options
+	// KeepFiles keeps the Parquet files once loaded.
+	KeepFiles bool
+	HTTP      *http.Client // nil: the default transport
+	Stop      <-chan struct{}
+	Logger    *slog.Logger
+	// Progress receives a line per phase for a person watching (nil: none);
+	// "" clears it.
+	Progress func(line string)
+}
+
+// Summary says what a run did; it is the final JSON line of run and demo.
+type Summary struct {
+	Command   string                    `json:"command"`
+	SyncID    string                    `json:"sync_id"`
+	Warehouse string                    `json:"warehouse"`
+	State     string                    `json:"state"`
+	Streams   map[string]*StreamSummary `json:"streams"`
+	Cursor    *time.Time                `json:"cursor,omitempty"`
+	Requests  int64                     `json:"requests"`
+	Retries   int64                     `json:"retries"`
+	Throttled int64                     `json:"throttled"`      // 429 answers
+	Rate      float64                   `json:"effective_rate"` // requests accepted per second of API activity
+	Calls     int64                     `json:"calls"`
+	Pending   int                       `json:"pending"`
+	// Settling calls are re-read while Chorus may still change them;
+	// RefetchedChanged of them had changed and were loaded again.
+	Settling         int                   `json:"settling"`
+	Refetched        int64                 `json:"refetched"`
+	RefetchedChanged int64                 `json:"refetched_changed"`
+	Resumed          *warehouse.LoadResult `json:"resumed,omitempty"`
+	Load             *warehouse.LoadResult `json:"load"`
+	Transform        *TransformSummary     `json:"transform"`
+	Seconds          float64               `json:"seconds"`
+}
+
+// StreamSummary is one stream's part of a run.
+type StreamSummary struct {
+	Rows     int64 `json:"rows"`
+	Bytes    int64 `json:"bytes"`
+	Inserted int64 `json:"inserted"`
+	Updated  int64 `json:"updated"`
+	Deleted  int64 `json:"deleted,omitempty"`
+}
+
+// TransformSummary is what a transform built.
+type TransformSummary struct {
+	Command   string         `json:"command"`
+	Warehouse string         `json:"warehouse"`
+	AsOf      time.Time      `json:"as_of"`
+	Models    int            `json:"models"`
+	Rows      map[string]int `json:"rows"`
+	Seconds   float64        `json:"seconds"`
+}
+
+// NewTransformSummary summarises a transform run.
+func NewTransformSummary(command string, res *transforms.Result) *TransformSummary {
+	return &TransformSummary{Command: command, Warehouse: res.Dialect, AsOf: res.AsOf, Models: len(res.Steps),
+		Rows: res.Rows, Seconds: res.Seconds}
+}
+
+// Stream returns a stream's part of the summary, creating it.
+func (s *Summary) Stream(name string) *StreamSummary {
+	if s.Streams[name] == nil {
+		s.Streams[name] = &StreamSummary{}
+	}
+	return s.Streams[name]
+}
+
+// DefaultOutDir is a folder next to the DuckDB file, or ./chorus-data.
+func DefaultOutDir(url string) string {
+	if path, ok := strings.CutPrefix(url, "duckdb:"); ok && path != "" {
+		return filepath.Join(filepath.Dir(path), "chorus-data")
+	}
+	return "chorus-data"
+}
+
+// stopped reports whether a stop was asked for.
+func (o *Options) stopped() bool {
+	select {
+	case <-o.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o *Options) progress(format string, a ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, a...))
+	}
+}
+
+// Run resumes an interrupted load, extracts, loads and transforms.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	start := time.Now()
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Out == "" {
+		opt.Out = DefaultOutDir(opt.Warehouse)
+	}
+	sum := &Summary{Command: "run", Streams: map[string]*StreamSummary{}}
+	wopt := opt.WarehouseOptions
+	wopt.Logger = opt.Logger
+	w, err := warehouse.Open(ctx, opt.Warehouse, wopt)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	sum.Warehouse = w.Dialect()
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	defer opt.progress("")
+
+	st, err := resume(ctx, &opt, w, sum)
+	if err != nil {
+		return nil, err
+	}
+	xr, err := extract(ctx, &opt, st, sum, start)
+	if err != nil {
+		return nil, err
+	}
+	res, err := load(ctx, &opt, w, st)
+	if err != nil {
+		return nil, err
+	}
+	sum.Load = res
+
+	// Transform: rebuild the models from the raw tables.
+	if opt.stopped() {
+		return nil, fmt.Errorf("%w after the load (committed); the models are rebuilt by the next run or `chorus-elt transform`", engine.ErrInterrupted)
+	}
+	opt.progress("transforming…")
+	topt := opt.Transform
+	topt.Logger = opt.Logger
+	tr, err := transforms.Run(ctx, w, topt)
+	if err != nil {
+		return nil, fmt.Errorf("transform (the load is committed; rerun `chorus-elt transform` or `run`): %w", err)
+	}
+	sum.Transform = NewTransformSummary("run", tr)
+
+	for name, n := range xr.Rows {
+		sum.Stream(name).Rows = n
+	}
+	for name, n := range xr.Bytes {
+		sum.Stream(name).Bytes = n
+	}
+	for name, r := range res.Streams {
+		s := sum.Stream(name)
+		s.Inserted, s.Updated, s.Deleted = r.Inserted, r.Updated, r.Deleted
+	}
+	sum.Cursor, sum.Requests, sum.Retries, sum.Calls, sum.Pending = xr.Watermark, xr.Requests, xr.Retries, xr.Calls, xr.Pending
+	sum.Settling, sum.Refetched, sum.RefetchedChanged = xr.Settling, xr.Refetched, xr.RefetchedChanged
+	sum.Throttled, sum.Rate = xr.Throttled, xr.EffectiveRate
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// resume applies the files an earlier run wrote but did not load (the
+// ledger skips the loaded ones), with the checkpoint that covers them, and
+// returns the state to start from.
+func resume(ctx context.Context, opt *Options, w warehouse.Warehouse, sum *Summary) (*state.State, error) {
+	base := opt.Config.BaseURL
+	if opt.StatePath != "" {
+		sum.State = opt.StatePath
+		opt.progress("resuming: loading files not loaded yet…")
+		res, err := w.Load(ctx, opt.Out, nil)
+		if err != nil {
+			return nil, err
+		}
+		if res.FilesLoaded > 0 {
+			sum.Resumed = res
+		}
+		return state.Load(opt.StatePath, base)
+	}
+	sum.State = "warehouse"
+	pending := filepath.Join(opt.Out, PendingStateFile)
+	b, err := os.ReadFile(pending)
+	switch {
+	case err == nil:
+		ps, err := state.Parse(b, base)
+		if err != nil {
+			return nil, fmt.Errorf("%v (file %s)", err, pending)
+		}
+		// The files this state covers must all be in place before it is
+		// stored with them.
+		if err := parquet.CompleteCommit(opt.Out, ps); err != nil {
+			return nil, err
+		}
+		opt.progress("resuming: loading files of an interrupted run…")
+		if sum.Resumed, err = w.Load(ctx, opt.Out, b); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(pending); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	doc, err := w.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.Parse(doc, base)
+	if err != nil {
+		return nil, fmt.Errorf("%v (state stored in the warehouse %s; remove its row from %s.%s to start over)", err, opt.Warehouse, w.RawSchema(), warehouse.StateTable)
+	}
+	return st, nil
+}
+
+// extract syncs into Parquet under opt.Out, checkpointing the state to its
+// file (or to the pending state file when the warehouse keeps it).
+func extract(ctx context.Context, opt *Options, st *state.State, sum *Summary, start time.Time) (*connector.ExtractResult, error) {
+	sum.SyncID = connector.NewSyncID(time.Now())
+	save := func(s *state.State) error { return state.Save(opt.StatePath, s) }
+	if opt.StatePath == "" {
+		pending := filepath.Join(opt.Out, PendingStateFile)
+		save = func(s *state.State) error { return state.WriteFileAtomic(pending, s.Marshal()) }
+	}
+	opt.progress("extracting from %s…", opt.Config.BaseURL)
+	done := make(chan struct{})
+	if opt.Progress != nil {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					opt.progress("extracting from %s… %.0fs", opt.Config.BaseURL, time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	xr, err := connector.Extract(ctx, connector.ExtractOptions{Config: opt.Config, OutDir: opt.Out, State: st, SaveState: save,
+		Selected: opt.Selected, From: opt.From, To: opt.To, Logger: opt.Logger, HTTP: opt.HTTP, SyncID: sum.SyncID, Stop: opt.Stop})
+	close(done)
+	if err != nil {
+		if xr != nil && len(xr.Rows) > 0 {
+			return nil, fmt.Errorf("%w (the files extracted so far are loaded by the next run)", err)
+		}
+		return nil, err
+	}
+	// The extract's buffers are garbage now; hand the memory back before
+	// DuckDB takes its share, so the process's peak is the larger of the
+	// two phases rather than their sum.
+	debug.FreeOSMemory()
+	return xr, nil
+}
+
+// load loads every file of opt.Out (with the state when the warehouse keeps
+// it), then removes the loaded files unless asked to keep them.
+func load(ctx context.Context, opt *Options, w warehouse.Warehouse, st *state.State) (*warehouse.LoadResult, error) {
+	opt.progress("loading into %s…", opt.Warehouse)
+	var stateDoc []byte
+	if opt.StatePath == "" {
+		stateDoc = st.Marshal()
+	}
+	files, err := filepath.Glob(filepath.Join(opt.Out, "*", "*.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.Load(ctx, opt.Out, stateDoc)
+	if err != nil {
+		return nil, err
+	}
+	// Every file present before the load is in the warehouse now (applied,
+	// or skipped because the ledger has it): the staging copies can go,
+	// so that the out directory does not grow run after run.
+	if !opt.KeepFiles {
+		for _, f := range files {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove loaded file: %w", err)
+			}
+		}
+	}
+	if opt.StatePath == "" {
+		pending := filepath.Join(opt.Out, PendingStateFile)
+		if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove %s: %w", pending, err)
+		}
+	}
+	return res, nil
+}
