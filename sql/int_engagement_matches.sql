@@ -1,5 +1,5 @@
 -- model: int_engagement_matches
--- version: 1
+-- version: 2
 -- depends: stg_calls, stg_engagements, customers, int_engagement_people, int_customer_domains
 -- description: The customer of each engagement — recorded calls and the
 -- description: others (emails, content views, …) alike — that matches one, by
@@ -61,6 +61,11 @@ candidates AS (
   SELECT * FROM crm
   UNION ALL SELECT * FROM by_domain
   UNION ALL SELECT * FROM by_name
+),
+candidate_counts AS (
+  SELECT engagement_id, COUNT(DISTINCT customer_id) AS n
+  FROM candidates
+  GROUP BY engagement_id
 )
 SELECT
   c.engagement_id,
@@ -69,8 +74,9 @@ SELECT
   c.match_method,
   c.match_confidence,
   c.votes AS match_votes,
-  COUNT(DISTINCT c.customer_id) OVER (PARTITION BY c.engagement_id) AS candidate_customers
+  n.n AS candidate_customers
 FROM candidates AS c
 JOIN accounts AS a ON a.engagement_id = c.engagement_id
+JOIN candidate_counts AS n ON n.engagement_id = c.engagement_id
 WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (PARTITION BY c.engagement_id ORDER BY c.method_rank, c.votes DESC, c.customer_id) = 1

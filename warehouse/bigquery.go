@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -42,6 +44,10 @@ type bigQuery struct {
 	dataset string // model dataset
 	raw     string // raw dataset
 	opt     Options
+	// emulator is set when talking to a BigQuery emulator
+	// (Options.BigQueryEndpoint), whose gaps Exec and the loader work
+	// around: see emulatorExec and the upload options.
+	emulator bool
 }
 
 func openBigQuery(ctx context.Context, project, dataset string, opt Options) (*bigQuery, error) {
@@ -57,7 +63,7 @@ func openBigQuery(ctx context.Context, project, dataset string, opt Options) (*b
 		return nil, fmt.Errorf("warehouse: BigQuery client for project %s: %w (credentials come from Application Default Credentials or GOOGLE_APPLICATION_CREDENTIALS)", project, err)
 	}
 	c.Location = opt.Location
-	b := &bigQuery{c: c, project: project, dataset: dataset, raw: dataset + "_raw", opt: opt}
+	b := &bigQuery{c: c, project: project, dataset: dataset, raw: dataset + "_raw", opt: opt, emulator: opt.BigQueryEndpoint != ""}
 	if err := b.ensure(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -180,12 +186,48 @@ func (b *bigQuery) ensure(ctx context.Context) error {
 }
 
 func (b *bigQuery) Exec(ctx context.Context, q string) error {
-	job, err := b.c.Query(q).Run(ctx)
-	if err != nil {
-		return fmt.Errorf("bigquery: %w", err)
+	return b.query(ctx, q, "query", nil)
+}
+
+// The emulator (github.com/goccy/bigquery-emulator) answers 409 to a
+// CREATE OR REPLACE of an existing table or view, and to CREATE TABLE IF NOT
+// EXISTS of an existing one, after running the statement with stale
+// metadata. Against it, the first is run as a drop and a create, the second
+// not at all when the table exists. Real BigQuery never takes this path.
+var (
+	reCreateOrReplace = regexp.MustCompile("(?is)^\\s*CREATE\\s+OR\\s+REPLACE\\s+(TABLE|VIEW)\\s+(`[^`]+`|\\S+)")
+	reCreateIfMissing = regexp.MustCompile("(?is)^\\s*CREATE\\s+TABLE\\s+IF\\s+NOT\\s+EXISTS\\s+(`[^`]+`|\\S+)")
+)
+
+// emulatorExec rewrites q for the emulator; done says nothing is left to run.
+func (b *bigQuery) emulatorExec(ctx context.Context, q string) (string, bool, error) {
+	if m := reCreateIfMissing.FindStringSubmatch(q); m != nil {
+		if _, err := b.tableRef(m[1]).Metadata(ctx); err == nil {
+			return q, true, nil
+		}
+		return q, false, nil
 	}
-	_, err = b.wait(ctx, job, "query")
-	return err
+	if m := reCreateOrReplace.FindStringSubmatchIndex(q); m != nil {
+		name := q[m[4]:m[5]]
+		if err := b.tableRef(name).Delete(ctx); err != nil && !isNotFound(err) {
+			return q, false, fmt.Errorf("bigquery: drop %s before creating it again: %w", name, err)
+		}
+		return "CREATE " + q[m[2]:], false, nil
+	}
+	return q, false, nil
+}
+
+// tableRef resolves `project.dataset.table`, dataset.table or a table of
+// the model dataset.
+func (b *bigQuery) tableRef(name string) *bigquery.Table {
+	parts := strings.Split(strings.Trim(name, "`"), ".")
+	switch len(parts) {
+	case 3:
+		return b.c.DatasetInProject(parts[0], parts[1]).Table(parts[2])
+	case 2:
+		return b.c.Dataset(parts[0]).Table(parts[1])
+	}
+	return b.c.Dataset(b.dataset).Table(parts[0])
 }
 
 func (b *bigQuery) Query(ctx context.Context, q string) ([]map[string]any, error) {
@@ -438,6 +480,11 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 		}
 		ld.TimePartitioning, ld.Clustering = tp, cl
 		ld.Labels = map[string]string{"chorus_elt": "stage"}
+		if b.emulator {
+			// The emulator cannot take the client's resumable upload (it
+			// routes the chunks' POSTs to job creation): one request.
+			ld.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(0)}
+		}
 		job, err := ld.Run(ctx)
 		r.Close()
 		if err != nil {
@@ -455,17 +502,25 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 	if err := b.opt.fail("staged:" + st.Name); err != nil {
 		return err
 	}
-	job, err := b.c.Query(mergeSQL(b.table(st.Name), b.table(stage), st.Key, schema)).Run(ctx)
-	if err != nil {
-		return fmt.Errorf("warehouse: merge into %s.%s: %w", b.raw, st.Name, err)
+	// One row per key (the newest), in a table of its own: the MERGE's
+	// source is then a plain table, which the emulator requires.
+	dedup := "_chorus_dedup_" + st.Name
+	if err := b.query(ctx, dedupSQL(b.table(dedup), b.table(stage), st.Key), "keep the newest staged row per key of "+st.Name, nil); err != nil {
+		return err
 	}
-	js, err := b.wait(ctx, job, "merge into "+st.Name)
+	prune, err := partitionFilter(st.Name, fs)
 	if err != nil {
 		return err
 	}
-	if qs, ok := js.Statistics.Details.(*bigquery.QueryStatistics); ok && qs.DMLStats != nil {
-		sr.Inserted += qs.DMLStats.InsertedRowCount
-		sr.Updated += qs.DMLStats.UpdatedRowCount
+	err = b.query(ctx, mergeSQL(b.table(st.Name), b.table(dedup), st.Key, schema, prune), "merge into "+st.Name,
+		func(qs *bigquery.QueryStatistics) {
+			if qs.DMLStats != nil {
+				sr.Inserted += qs.DMLStats.InsertedRowCount
+				sr.Updated += qs.DMLStats.UpdatedRowCount
+			}
+		})
+	if err != nil {
+		return err
 	}
 	if err := b.opt.fail("merged:" + st.Name); err != nil {
 		return err
@@ -498,8 +553,10 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 	if err := b.loadJSON(ctx, LedgerTable, ledgerSchema, bigquery.WriteAppend, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
 		return fmt.Errorf("warehouse: ledger: %w", err)
 	}
-	if err := b.c.Dataset(b.raw).Table(stage).Delete(ctx); err != nil && !isNotFound(err) {
-		return fmt.Errorf("warehouse: drop %s.%s: %w", b.raw, stage, err)
+	for _, t := range []string{stage, dedup} {
+		if err := b.c.Dataset(b.raw).Table(t).Delete(ctx); err != nil && !isNotFound(err) {
+			return fmt.Errorf("warehouse: drop %s.%s: %w", b.raw, t, err)
+		}
 	}
 	return nil
 }
@@ -507,6 +564,13 @@ func (b *bigQuery) loadStream(ctx context.Context, st *schemas.Stream, schema bi
 // query runs one query job and waits for it; stats, when set, receives its
 // statistics.
 func (b *bigQuery) query(ctx context.Context, q, what string, stats func(*bigquery.QueryStatistics)) error {
+	if b.emulator {
+		var done bool
+		var err error
+		if q, done, err = b.emulatorExec(ctx, q); done || err != nil {
+			return err
+		}
+	}
 	job, err := b.c.Query(q).Run(ctx)
 	if err != nil {
 		return fmt.Errorf("warehouse: %s: %w", what, err)
@@ -558,18 +622,114 @@ func (b *bigQuery) loadJSON(ctx context.Context, table string, schema bigquery.S
 	return err
 }
 
-// mergeSQL keeps one staged row per key (newest _extracted_at; ties broken
-// by _sync_id, then by the row's JSON text, so the choice is deterministic)
-// and merges it into the target: insert new keys, replace rows whose stored
-// _extracted_at is not newer.
-func mergeSQL(target, stage string, key []string, schema bigquery.Schema) string {
+// partitionFilter restricts a MERGE into a partitioned raw table to the
+// days of the staged rows — a constant range on the partitioning column,
+// which BigQuery prunes partitions on — so that a run's bytes scanned grow
+// with what it loads, not with the table's history. The range comes from
+// the Parquet files' column statistics (no query job). "" for tables that
+// are not partitioned, or files without statistics for the column. It
+// relies on a call's start never moving from one day to another once
+// known, which holds for recordings.
+func partitionFilter(stream string, files []*sourceFile) (string, error) {
+	tp, _ := bqLayout(stream)
+	if tp == nil {
+		return "", nil
+	}
+	var lo, hi time.Time
+	for _, f := range files {
+		flo, fhi, ok, err := timestampRange(f.Path, tp.Field)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", nil
+		}
+		if lo.IsZero() || flo.Before(lo) {
+			lo = flo
+		}
+		if fhi.After(hi) {
+			hi = fhi
+		}
+	}
+	if lo.IsZero() {
+		return "", nil
+	}
+	day := 24 * time.Hour
+	col := bqIdent(tp.Field)
+	// A stored row whose start was not yet known sits in the NULL
+	// partition; it stays a candidate so that it is updated, not doubled.
+	return fmt.Sprintf("(t.%s IS NULL OR (t.%s >= TIMESTAMP '%s' AND t.%s < TIMESTAMP '%s'))", col, col,
+		lo.Truncate(day).Format("2006-01-02 15:04:05+00"), col, hi.Truncate(day).Add(day).Format("2006-01-02 15:04:05+00")), nil
+}
+
+// timestampRange reads the smallest and largest value of a timestamp
+// (microseconds) column from a Parquet file's statistics; ok is false when
+// a row group has no statistics or a null.
+func timestampRange(path, column string) (lo, hi time.Time, ok bool, err error) {
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return lo, hi, false, fmt.Errorf("warehouse: read %s: %w", path, err)
+	}
+	defer r.Close()
+	md := r.MetaData()
+	idx := md.Schema.ColumnIndexByName(column)
+	if idx < 0 {
+		return lo, hi, false, nil
+	}
+	for g := 0; g < md.NumRowGroups(); g++ {
+		cc, err := md.RowGroup(g).ColumnChunk(idx)
+		if err != nil {
+			return lo, hi, false, fmt.Errorf("warehouse: %s: %w", path, err)
+		}
+		set, err := cc.StatsSet()
+		if err != nil || !set {
+			return lo, hi, false, nil
+		}
+		st, err := cc.Statistics()
+		if err != nil {
+			return lo, hi, false, nil
+		}
+		is, isInt := st.(*metadata.Int64Statistics)
+		if !isInt || !is.HasMinMax() || is.NullCount() > 0 {
+			return lo, hi, false, nil
+		}
+		glo, ghi := time.UnixMicro(is.Min()).UTC(), time.UnixMicro(is.Max()).UTC()
+		if lo.IsZero() || glo.Before(lo) {
+			lo = glo
+		}
+		if ghi.After(hi) {
+			hi = ghi
+		}
+	}
+	return lo, hi, !lo.IsZero(), nil
+}
+
+// dedupSQL keeps one staged row per key: the newest _extracted_at, ties
+// broken by _sync_id, then by the row's JSON text, so the choice is
+// deterministic.
+func dedupSQL(dedup, stage string, key []string) string {
+	part := make([]string, len(key))
+	for i, k := range key {
+		part[i] = bqIdent(k)
+	}
+	return fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
+SELECT * FROM %s AS x WHERE TRUE
+QUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY x.%s DESC, x.%s DESC, TO_JSON_STRING(x) DESC) = 1`,
+		dedup, stage, strings.Join(part, ", "), bqIdent(schemas.ExtractedAt), bqIdent(schemas.SyncID))
+}
+
+// mergeSQL merges the deduplicated staged rows into the target: insert new
+// keys, replace rows whose stored _extracted_at is not newer. prune, when
+// set, is a constant filter on the target's partitioning column.
+func mergeSQL(target, source string, key []string, schema bigquery.Schema, prune string) string {
 	isKey := map[string]bool{}
 	on := make([]string, len(key))
-	part := make([]string, len(key))
 	for i, k := range key {
 		isKey[k] = true
 		on[i] = fmt.Sprintf("t.%s = s.%s", bqIdent(k), bqIdent(k))
-		part[i] = bqIdent(k)
+	}
+	if prune != "" {
+		on = append(on, prune)
 	}
 	var set, cols, vals []string
 	for _, f := range schema {
@@ -582,13 +742,9 @@ func mergeSQL(target, stage string, key []string, schema bigquery.Schema) string
 	}
 	ea := bqIdent(schemas.ExtractedAt)
 	return fmt.Sprintf(`MERGE %s AS t
-USING (
-  SELECT * FROM %s AS x WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY x.%s DESC, x.%s DESC, TO_JSON_STRING(x) DESC) = 1
-) AS s
+USING %s AS s
 ON %s
 WHEN MATCHED AND (t.%s IS NULL OR s.%s >= t.%s) THEN UPDATE SET %s
 WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)`,
-		target, stage, strings.Join(part, ", "), ea, bqIdent(schemas.SyncID),
-		strings.Join(on, " AND "), ea, ea, ea, strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
+		target, source, strings.Join(on, " AND "), ea, ea, ea, strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
 }

@@ -581,12 +581,16 @@ func readNDJSON(media []byte, fields map[string]*bq.TableFieldSchema) ([]map[str
 	return rows, nil
 }
 
-// reMerge matches the one statement shape the loader sends (see mergeSQL).
-var reMerge = regexp.MustCompile("(?s)^MERGE `([^`]+)` AS t\nUSING \\(\n  SELECT \\* FROM `([^`]+)` AS x WHERE TRUE\n" +
-	"  QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (.+?) ORDER BY x.`_extracted_at` DESC, x.`_sync_id` DESC, TO_JSON_STRING\\(x\\) DESC\\) = 1\n" +
-	"\\) AS s\nON (.+?)\n" +
-	"WHEN MATCHED AND \\(t.`_extracted_at` IS NULL OR s.`_extracted_at` >= t.`_extracted_at`\\) THEN UPDATE SET (.+?)\n" +
-	"WHEN NOT MATCHED THEN INSERT \\((.+?)\\) VALUES \\((.+?)\\)$")
+// reDedup and reMerge match the loader's two statements that apply a
+// staging table (see dedupSQL and mergeSQL); rePrune its partition filter.
+var (
+	reDedup = regexp.MustCompile("(?s)^CREATE OR REPLACE TABLE `([^`]+)` AS\nSELECT \\* FROM `([^`]+)` AS x WHERE TRUE\n" +
+		"QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (.+?) ORDER BY x.`_extracted_at` DESC, x.`_sync_id` DESC, TO_JSON_STRING\\(x\\) DESC\\) = 1$")
+	reMerge = regexp.MustCompile("(?s)^MERGE `([^`]+)` AS t\nUSING `([^`]+)` AS s\nON (.+?)\n" +
+		"WHEN MATCHED AND \\(t.`_extracted_at` IS NULL OR s.`_extracted_at` >= t.`_extracted_at`\\) THEN UPDATE SET (.+?)\n" +
+		"WHEN NOT MATCHED THEN INSERT \\((.+?)\\) VALUES \\((.+?)\\)$")
+	rePrune = regexp.MustCompile("^\\(t.`([a-z_]+)` IS NULL OR \\(t.`([a-z_]+)` >= TIMESTAMP '([^']+)' AND t.`([a-z_]+)` < TIMESTAMP '([^']+)'\\)\\)$")
+)
 
 func unquoteList(s string) []string {
 	var out []string
@@ -688,22 +692,65 @@ func (d *bqDouble) runQuery(sql string) (*bq.DmlStatistics, error) {
 	if stats, ok, err := d.runReplace(sql); ok {
 		return stats, err
 	}
+	if m := reDedup.FindStringSubmatch(sql); m != nil {
+		stage := d.tables[dropProject(m[2])]
+		if stage == nil {
+			return nil, fmt.Errorf("Not found: Table %s", m[2])
+		}
+		keys := unquoteList(m[3])
+		// ORDER BY _extracted_at DESC, _sync_id DESC, row text DESC; the
+		// first per key wins.
+		staged := append([]map[string]any(nil), stage.rows...)
+		sort.SliceStable(staged, func(i, j int) bool { return rowAfter(staged[i], staged[j]) })
+		out := &bqTable{meta: stage.meta}
+		seen := map[string]bool{}
+		for _, r := range staged {
+			if k := keyOf(r, keys); !seen[k] {
+				seen[k] = true
+				out.rows = append(out.rows, r)
+			}
+		}
+		d.tables[dropProject(m[1])] = out
+		return &bq.DmlStatistics{}, nil
+	}
 	m := reMerge.FindStringSubmatch(sql)
 	if m == nil {
-		return nil, fmt.Errorf("double: only the loader's MERGE is supported, got: %.200s", sql)
+		return nil, fmt.Errorf("double: only the loader's statements are supported, got: %.200s", sql)
 	}
 	tkey, skey := dropProject(m[1]), dropProject(m[2])
-	target, stage := d.tables[tkey], d.tables[skey]
-	if target == nil || stage == nil {
+	target, source := d.tables[tkey], d.tables[skey]
+	if target == nil || source == nil {
 		return nil, fmt.Errorf("Not found: Table %s or %s", tkey, skey)
 	}
-	keys := unquoteList(m[3])
-	var on []string
-	for _, k := range keys {
-		on = append(on, fmt.Sprintf("t.`%s` = s.`%s`", k, k))
+	var keys, on []string
+	for _, k := range strings.Split(m[3], " AND ") {
+		var a, b string
+		if _, err := fmt.Sscanf(strings.ReplaceAll(k, "`", " "), "t. %s = s. %s", &a, &b); err != nil || a != b {
+			break
+		}
+		keys = append(keys, a)
+		on = append(on, k)
 	}
-	if m[4] != strings.Join(on, " AND ") {
-		return nil, fmt.Errorf("double: ON %q does not match the partition key %v", m[4], keys)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("double: ON %q has no key", m[3])
+	}
+	// What follows the key conditions is the partition filter.
+	inPartitions := func(map[string]any) bool { return true }
+	if rest := strings.TrimPrefix(m[3], strings.Join(on, " AND ")); rest != "" {
+		p := rePrune.FindStringSubmatch(strings.TrimPrefix(rest, " AND "))
+		if p == nil || p[1] != p[2] || p[2] != p[4] {
+			return nil, fmt.Errorf("double: unsupported MERGE condition %q", rest)
+		}
+		lo, err1 := time.Parse("2006-01-02 15:04:05-07", p[3])
+		hi, err2 := time.Parse("2006-01-02 15:04:05-07", p[5])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("double: partition filter %q: %v %v", rest, err1, err2)
+		}
+		col := p[1]
+		inPartitions = func(r map[string]any) bool {
+			ts, ok := r[col].(time.Time)
+			return !ok || !ts.Before(lo) && ts.Before(hi)
+		}
 	}
 	isKey := map[string]bool{}
 	for _, k := range keys {
@@ -716,40 +763,22 @@ func (d *bqDouble) runQuery(sql string) (*bq.DmlStatistics, error) {
 			wantSet = append(wantSet, fmt.Sprintf("`%s` = s.`%s`", f.Name, f.Name))
 		}
 	}
-	if m[5] != strings.Join(wantSet, ", ") {
+	if m[4] != strings.Join(wantSet, ", ") {
 		return nil, fmt.Errorf("double: UPDATE SET does not cover every non-key column of %s", tkey)
 	}
-	cols := unquoteList(m[6])
+	cols := unquoteList(m[5])
 	if fmt.Sprint(cols) != fmt.Sprint(wantCols) {
 		return nil, fmt.Errorf("double: INSERT columns %v differ from %s columns %v", cols, tkey, wantCols)
 	}
-	keyOf := func(r map[string]any) string {
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprint(r[k])
-		}
-		return strings.Join(parts, "\x00")
-	}
-	// Dedupe the staging rows: ORDER BY _extracted_at DESC, _sync_id DESC,
-	// row text DESC; the first per key wins.
-	staged := append([]map[string]any(nil), stage.rows...)
-	sort.SliceStable(staged, func(i, j int) bool { return rowAfter(staged[i], staged[j]) })
-	best := map[string]map[string]any{}
-	var order []string
-	for _, r := range staged {
-		k := keyOf(r)
-		if _, ok := best[k]; !ok {
-			best[k] = r
-			order = append(order, k)
-		}
-	}
 	index := map[string]int{}
 	for i, r := range target.rows {
-		index[keyOf(r)] = i
+		if inPartitions(r) {
+			index[keyOf(r, keys)] = i
+		}
 	}
 	stats := &bq.DmlStatistics{}
-	for _, k := range order {
-		s := best[k]
+	for _, s := range source.rows {
+		k := keyOf(s, keys)
 		row := map[string]any{}
 		for _, c := range cols {
 			row[c] = s[c]
@@ -768,6 +797,14 @@ func (d *bqDouble) runQuery(sql string) (*bq.DmlStatistics, error) {
 		stats.InsertedRowCount++
 	}
 	return stats, nil
+}
+
+func keyOf(r map[string]any, keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprint(r[k])
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // rowAfter orders staged rows newest first, as the MERGE's QUALIFY does.

@@ -262,6 +262,8 @@ func fillCall(b *array.RecordBuilder, id, title string, extracted time.Time, col
 				fb.(*array.Float64Builder).Append(x)
 			case int64:
 				fb.(*array.Int64Builder).Append(x)
+			case time.Time:
+				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
 			}
 		default:
 			fb.AppendNull()

@@ -7,7 +7,7 @@
 # where <key> is the first 16 hex digits of the SHA-256 of go.sum, then
 # GOOS-GOARCH (e.g. 3f2a…-linux-amd64): a version change changes go.sum and
 # so builds anew. When the binary is there already, nothing is built.
-# The warehouse tests compute the same path (warehouse/emulator_test.go).
+# The tests compute the same path (warehouse/bqtest).
 #
 # The build compiles ~450 MB of generated Go: about 4-6 minutes on 2 cores,
 # with a peak of ~6.4 GB of RAM (one compile of a generated package).
