@@ -2,10 +2,15 @@ package warehouse
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
@@ -100,12 +106,22 @@ func TestBigQueryLoad(t *testing.T) {
 	}
 }
 
-// TestBigQueryMatchesDuckDB loads the same files into both warehouses and
-// compares the calls and teams contents.
+// TestBigQueryMatchesDuckDB loads the same files into both warehouses (the
+// fixture's two syncs, plus a third with a row per stream that sets every
+// column and one that leaves every nullable column NULL) and compares every
+// raw table row for row, every column, sorted by the stream key. The only
+// differences allowed are the documented ones (sameValue): float rounding
+// (1e-9, relative), timestamp precision (both store microseconds: compared
+// as UTC instants truncated to the microsecond), a NULL list read back as an
+// empty one (BigQuery: "an ARRAY cannot be NULL", a NULL array is written as
+// an empty one), a JSON column compared as the value it encodes (DuckDB's
+// driver hands it back decoded, BigQuery as text), and Go's integer widths
+// (DuckDB INTEGER vs BigQuery INT64).
 func TestBigQueryMatchesDuckDB(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	fixture(t, dir)
+	everyColumn(t, dir, "20260303T100000Z-cccccc", t0.Add(48*time.Hour))
 	d := newBQDouble(t)
 	w := openBQDouble(t, d, Options{})
 	if _, err := w.Load(ctx, dir, nil); err != nil {
@@ -116,16 +132,222 @@ func TestBigQueryMatchesDuckDB(t *testing.T) {
 	if _, err := dk.Load(ctx, dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []string{"calls", "utterances", "teams"} {
-		rows, err := dk.Query(ctx, fmt.Sprintf("SELECT count(*) AS n, string_agg(%s || ':' || _sync_id, ',' ORDER BY %s) AS k FROM chorus_raw.%s",
-			schemas.Get(st).Key[len(schemas.Get(st).Key)-1], strings.Join(schemas.Get(st).Key, ","), st))
+	values := 0
+	for _, st := range schemas.All() {
+		cols, duckRows, err := dk.QueryTable(ctx, fmt.Sprintf("SELECT * FROM chorus_raw.%s", st.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := int(rows[0]["n"].(int64)); n != len(d.tables["chorus_raw."+st].rows) {
-			t.Errorf("%s: duckdb %d rows, bigquery %d", st, n, len(d.tables["chorus_raw."+st].rows))
+		bt := d.tables["chorus_raw."+st.Name]
+		if bt == nil {
+			t.Errorf("%s: no BigQuery table", st.Name)
+			continue
+		}
+		var bqCols []string
+		for _, f := range bt.meta.Schema.Fields {
+			bqCols = append(bqCols, f.Name)
+		}
+		if fmt.Sprint(cols) != fmt.Sprint(bqCols) {
+			t.Errorf("%s: columns differ:\nduckdb   %v\nbigquery %v", st.Name, cols, bqCols)
+			continue
+		}
+		duck, bq := rowsByKey(t, st, "duckdb", duckRows), rowsByKey(t, st, "bigquery", bt.rows)
+		if len(duck) == 0 {
+			t.Errorf("%s: no rows to compare", st.Name)
+		}
+		keys := map[string]bool{}
+		for k := range duck {
+			keys[k] = true
+		}
+		for k := range bq {
+			keys[k] = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			a, b := duck[k], bq[k]
+			switch {
+			case a == nil:
+				t.Errorf("%s %s: only in BigQuery: %v", st.Name, k, renderRow(b))
+				continue
+			case b == nil:
+				t.Errorf("%s %s: only in DuckDB: %v", st.Name, k, renderRow(a))
+				continue
+			}
+			for _, c := range st.Columns {
+				values++
+				if !sameValue(c.Type, a[c.Name], b[c.Name]) {
+					t.Errorf("%s %s: %s is %#v in DuckDB, %#v in BigQuery", st.Name, k, c.Name, a[c.Name], b[c.Name])
+				}
+			}
 		}
 	}
+	if values < 500 {
+		t.Fatalf("compared only %d values", values)
+	}
+}
+
+// everyColumn writes, for every stream, a file of one sync with two rows:
+// the first sets every column (a value of its type, unique per column), the
+// second leaves every nullable non-key column NULL. A call's child rows
+// share its call_id; its _child_streams lists real child streams.
+func everyColumn(t *testing.T, dir, syncID string, extracted time.Time) {
+	t.Helper()
+	for _, st := range schemas.All() {
+		var rows []engine.Row
+		for i := range 2 {
+			r := engine.Row{}
+			for j, c := range st.Columns {
+				switch {
+				case c.Name == schemas.ExtractedAt: // the lineage is never NULL
+					r[c.Name] = extracted
+				case c.Name == schemas.SyncID:
+					r[c.Name] = syncID
+				case i == 1 && c.Nullable && !slices.Contains(st.Key, c.Name):
+				case c.Name == "_child_streams":
+					r[c.Name] = []string{"utterances", "action_items"}
+				default:
+					r[c.Name] = sampleValue(c, i, j)
+				}
+			}
+			rows = append(rows, r)
+		}
+		writeStream(t, dir, syncID, st.Name, rows)
+	}
+}
+
+// sampleValue is a value of c's type for row i, column j.
+func sampleValue(c schemas.Column, i, j int) any {
+	switch c.Type {
+	case schemas.Integer:
+		return int64(1000*i + j)
+	case schemas.Number:
+		return float64(i+1)/3 + float64(j) // not exact in binary
+	case schemas.Boolean:
+		return (i+j)%2 == 0
+	case schemas.Timestamp:
+		return t0.Add(time.Duration(i)*time.Hour + time.Duration(j)*time.Minute + 123456*time.Microsecond)
+	case schemas.Date:
+		return time.Date(2026, 3, 1+i, 0, 0, 0, 0, time.UTC).AddDate(0, 0, j)
+	case schemas.JSON:
+		return fmt.Sprintf(`{"row": %d, "col": %q, "list": [1, 2.5, "x"]}`, i, c.Name)
+	case schemas.IntList:
+		return []int64{int64(i), int64(j), -1}
+	case schemas.StrList:
+		return []string{fmt.Sprintf("%s-%d", c.Name, i), "é ü"}
+	default:
+		return fmt.Sprintf("%s-%d", c.Name, i)
+	}
+}
+
+// rowsByKey indexes rows by their stream key, failing on a repeated key.
+func rowsByKey(t *testing.T, st *schemas.Stream, where string, rows []map[string]any) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, r := range rows {
+		parts := make([]string, len(st.Key))
+		for i, k := range st.Key {
+			v := r[k]
+			switch x := v.(type) {
+			case int32:
+				v = int64(x)
+			case time.Time:
+				v = x.UTC().Format(time.RFC3339Nano)
+			}
+			parts[i] = fmt.Sprint(v)
+		}
+		k := "(" + strings.Join(parts, ", ") + ")"
+		if out[k] != nil {
+			t.Errorf("%s: %s key %s twice", where, st.Name, k)
+		}
+		out[k] = r
+	}
+	return out
+}
+
+// sameValue compares a DuckDB and a BigQuery value of a column of type
+// typ, allowing only the documented differences (see
+// TestBigQueryMatchesDuckDB).
+func sameValue(typ schemas.Type, a, b any) bool {
+	a, b = normValue(typ, a), normValue(typ, b)
+	switch typ {
+	case schemas.IntList, schemas.StrList:
+		la, _ := a.([]any)
+		lb, _ := b.([]any)
+		if (a != nil && la == nil) || (b != nil && lb == nil) || len(la) != len(lb) {
+			return false
+		}
+		for i := range la {
+			if !sameValue(map[schemas.Type]schemas.Type{schemas.IntList: schemas.Integer, schemas.StrList: schemas.String}[typ], la[i], lb[i]) {
+				return false
+			}
+		}
+		return true
+	case schemas.JSON:
+		return reflect.DeepEqual(a, b)
+	}
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y)))
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y)
+	}
+	return a == b
+}
+
+// normValue brings a scanned value to one Go type per column type.
+func normValue(typ schemas.Type, v any) any {
+	switch x := v.(type) {
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x.UTC().Truncate(time.Microsecond)
+	case string:
+		if typ == schemas.Date {
+			if d, err := time.Parse(time.DateOnly, x); err == nil {
+				return d
+			}
+		}
+		if typ == schemas.JSON {
+			var j any
+			if json.Unmarshal([]byte(x), &j) == nil {
+				return j
+			}
+		}
+	case []int64:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
+	}
+	switch {
+	case v == nil && (typ == schemas.IntList || typ == schemas.StrList):
+		return []any{}
+	case v != nil && typ == schemas.JSON:
+		// DuckDB hands a JSON column back decoded: the same value once
+		// through encoding/json.
+		var j any
+		if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, &j) == nil {
+			return j
+		}
+	}
+	return v
 }
 
 func TestBigQueryResume(t *testing.T) {

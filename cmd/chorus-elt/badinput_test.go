@@ -103,7 +103,7 @@ func TestBadInput(t *testing.T) {
 	// its state file and Parquet files.
 	base := t.TempDir()
 	os.WriteFile(filepath.Join(base, "c.json"), []byte(expand(cfgDoc(""), base)), 0o600)
-	if code, _, stderr := runCLI(t, "run", "--config", filepath.Join(base, "c.json"), "--warehouse", "duckdb:"+filepath.Join(base, "db.duckdb"), "--out", filepath.Join(base, "out")); code != exitOK {
+	if code, _, stderr := runCLI(t, cliOpts{}, "run", "--config", filepath.Join(base, "c.json"), "--warehouse", "duckdb:"+filepath.Join(base, "db.duckdb"), "--out", filepath.Join(base, "out")); code != exitOK {
 		t.Fatalf("baseline run: exit %d\n%s", code, stderr)
 	}
 	baseDB := dbDigest(t, filepath.Join(base, "db.duckdb"))
@@ -276,7 +276,7 @@ func TestBadInput(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			code, stdout, stderr := runCLICtx(t, ctx, args...)
+			code, stdout, stderr := runCLI(t, cliOpts{ctx: ctx}, args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %.2000s\nstderr: %.4000s", code, tc.code, stdout, stderr)
 			}
@@ -308,19 +308,6 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runCLICtx is runCLI with a context (a case that hangs fails instead).
-func runCLICtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb strings.Builder
-	code := run(ctx, nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
-	for _, s := range []string{out.String(), errb.String()} {
-		if strings.Contains(s, cliToken) {
-			t.Fatalf("token leaked in output of %v:\n%s", args, s)
-		}
-	}
-	return code, out.String(), errb.String()
 }
 
 // errorLine returns the one line on stderr that reports the error. Every

@@ -11,11 +11,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
+	"github.com/chorus-elt/chorus-elt/schemas"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
@@ -385,6 +388,175 @@ func readWarehouse(ctx context.Context, path string, skipCols map[string]bool) (
 		}
 	}
 	return out, nil
+}
+
+// The load ledger (chorus_raw._chorus_loads: stream, sha256, file, bytes,
+// rows, sync_id, load_id, loaded_at) cannot be compared row for row: file
+// names, checksums, sync and load ids and times differ between any two
+// runs. What a resumed run legitimately changes:
+//   - how rows are cut into files: a killed extract leaves the files it
+//     committed, loaded first by the next attempt, which extracts the rest
+//     into files of its own — more files, of other sizes;
+//   - how often a row is recorded: a kill between a file becoming durable
+//     and the checkpoint that covers it makes the next attempt extract the
+//     same calls again (a new sync, new checksums: recorded again; the MERGE
+//     keeps one row); every attempt re-lists engagements and scorecards
+//     over its look-back; and every attempt whose extract reaches the
+//     directory streams (users, teams, user_teams: full refresh) writes the
+//     whole directory again.
+// So a row can be recorded more often after crashes, never less, and a
+// directory stream is recorded a whole number of times. What must hold:
+//   - in each warehouse the ledger accounts for the table: a (stream, file)
+//     is recorded once (each file applied exactly once), and the rows a
+//     table holds from a sync are no more than the ledger recorded for that
+//     stream and sync (every row came through a recorded file);
+//   - the reference run, uninterrupted, recorded each row once: per stream
+//     the ledger's rows equal the table's;
+//   - the crashed run's ledger has the same streams, and per stream at
+//     least the rows of the reference (none lost) and at most one
+//     reference's worth per attempt (a bound on re-extraction); for a
+//     directory stream a whole multiple of the reference.
+
+// ledgerSummary is what compareLedgers reads of one warehouse.
+type ledgerSummary struct {
+	rows      map[string]int64            // stream → rows recorded
+	bySync    map[string]map[string]int64 // stream → sync_id → rows recorded
+	table     map[string]map[string]int64 // stream → _sync_id → rows in the raw table
+	tableRows map[string]int64            // stream → rows in the raw table
+	repeated  []string                    // (stream, file) recorded more than once
+}
+
+// compareLedgers checks the load ledgers of the reference and the crashed
+// run's warehouse (see above); attempts is how many runs the crashed
+// warehouse went through. It returns the problems found, and the rows
+// recorded per stream (reference→crashed run) for the report.
+func compareLedgers(ctx context.Context, refPath, gotPath string, attempts int) (problems []string, totals string, err error) {
+	ref, err := readLedger(ctx, refPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", refPath, err)
+	}
+	got, err := readLedger(ctx, gotPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", gotPath, err)
+	}
+	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	for _, w := range []struct {
+		name string
+		l    *ledgerSummary
+	}{{"reference", ref}, {"crashed run", got}} {
+		for _, f := range w.l.repeated {
+			add("%s: file %s recorded more than once", w.name, f)
+		}
+		for _, st := range slices.Sorted(maps.Keys(w.l.table)) {
+			for _, sync := range slices.Sorted(maps.Keys(w.l.table[st])) {
+				if n, rec := w.l.table[st][sync], w.l.bySync[st][sync]; n > rec {
+					add("%s: %s holds %d rows of sync %s, the ledger recorded %d", w.name, st, n, sync, rec)
+				}
+			}
+		}
+	}
+	for _, st := range slices.Sorted(maps.Keys(ref.rows)) {
+		if ref.rows[st] != ref.tableRows[st] {
+			add("reference: the ledger recorded %d rows of %s, the table holds %d", ref.rows[st], st, ref.tableRows[st])
+		}
+	}
+	streams := map[string]bool{}
+	for st := range ref.rows {
+		streams[st] = true
+	}
+	for st := range got.rows {
+		streams[st] = true
+	}
+	var tot []string
+	for _, st := range slices.Sorted(maps.Keys(streams)) {
+		r, g := ref.rows[st], got.rows[st]
+		tot = append(tot, fmt.Sprintf("%s %d→%d", st, r, g))
+		_, inRef := ref.rows[st]
+		_, inGot := got.rows[st]
+		switch {
+		case !inGot:
+			add("%s: in the reference ledger (%d rows), not in the crashed run's", st, r)
+		case !inRef:
+			add("%s: in the crashed run's ledger (%d rows), not in the reference's", st, g)
+		case g < r:
+			add("%s: the crashed run's ledger recorded %d rows, the reference %d: rows were lost", st, g, r)
+		case g > r*int64(max(attempts, 1)):
+			add("%s: the crashed run's ledger recorded %d rows, more than the reference's %d once per attempt (%d)", st, g, r, attempts)
+		case schemas.Get(st) != nil && schemas.Get(st).Family() == schemas.FamilyDirectory && r > 0 && g%r != 0:
+			add("%s: a full-refresh stream recorded %d rows, not a multiple of the reference's %d", st, g, r)
+		}
+	}
+	return problems, strings.Join(tot, ", "), nil
+}
+
+// readLedger reads the ledger of a DuckDB warehouse and, for each stream
+// it names, the raw table's rows per _sync_id.
+func readLedger(ctx context.Context, path string) (*ledgerSummary, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", strings.ReplaceAll(path, "'", "''"), warehouse.DuckDBCatalog),
+		"USE " + warehouse.DuckDBCatalog,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	l := &ledgerSummary{rows: map[string]int64{}, bySync: map[string]map[string]int64{}, table: map[string]map[string]int64{}, tableRows: map[string]int64{}}
+	rows, err := db.QueryContext(ctx, `SELECT stream, file, rows, COALESCE(sync_id, '') FROM chorus_raw._chorus_loads`)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]int{}
+	for rows.Next() {
+		var st, file, sync string
+		var n int64
+		if err := rows.Scan(&st, &file, &n, &sync); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		l.rows[st] += n
+		if l.bySync[st] == nil {
+			l.bySync[st] = map[string]int64{}
+		}
+		l.bySync[st][sync] += n
+		if files[st+"\x00"+file]++; files[st+"\x00"+file] == 2 {
+			l.repeated = append(l.repeated, fmt.Sprintf("%s (stream %s)", file, st))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, st := range slices.Sorted(maps.Keys(l.rows)) {
+		if schemas.Get(st) == nil {
+			continue // not a raw table (nothing to account for)
+		}
+		l.table[st] = map[string]int64{}
+		rs, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT COALESCE("_sync_id", ''), count(*) FROM chorus_raw."%s" GROUP BY 1`, st))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st, err)
+		}
+		for rs.Next() {
+			var sync string
+			var n int64
+			if err := rs.Scan(&sync, &n); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			l.table[st][sync] = n
+			l.tableRows[st] += n
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 // formatValue renders a scanned value canonically; floats to 12 significant

@@ -21,12 +21,14 @@ import (
 	"github.com/chorus-elt/chorus-elt/pipeline"
 )
 
-// TestMain lets the crash test run the CLI as a separate process: with
-// CHORUS_ELT_AS_CLI=1 this test binary is chorus-elt.
+// TestMain lets the crash and interrupt tests run the CLI as a separate
+// process: with CHORUS_ELT_AS_CLI=1 this test binary is chorus-elt, whose
+// stdout and stderr carry what the commands wrote before the token filter
+// (a leak then shows to the test that reads them).
 func TestMain(m *testing.M) {
 	if os.Getenv(cliEnv) == "1" {
 		ctx, stop, release := onSignals(context.Background())
-		code := run(ctx, stop, os.Args, os.Stdout, os.Stderr)
+		code := run(ctx, stop, os.Args, unfilteredFile{os.Stdout}, unfilteredFile{os.Stderr})
 		release()
 		os.Exit(code)
 	}
@@ -284,6 +286,20 @@ func TestChaos(t *testing.T) {
 			fmt.Fprintf(&b, "    %-40s %d rows, identical\n", d.Table, d.Rows)
 		}
 	}
+	// The load ledgers: what must be equal despite the crashes (see
+	// compareLedgers; the attempts include the final one).
+	ledgerProblems, totals, err := compareLedgers(ctx, filepath.Join(cleanDir, "chorus.duckdb"), filepath.Join(chaosDir, "chorus.duckdb"), attempts+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "    %-40s rows recorded per stream (reference→after the crashes): %s\n", "chorus_raw._chorus_loads", totals)
+	if len(ledgerProblems) == 0 {
+		fmt.Fprintf(&b, "    %-40s consistent with the reference\n", "chorus_raw._chorus_loads")
+	}
+	for _, p := range ledgerProblems {
+		failed = true
+		fmt.Fprintf(&b, "    %-40s %s\n", "chorus_raw._chorus_loads", p)
+	}
 	if failed {
 		fmt.Fprintf(&b, "  diff: NOT EMPTY\n")
 		t.Fatal(b.String())
@@ -329,6 +345,84 @@ func sleepUnless(a *attempt, d time.Duration) bool {
 		return false
 	case <-time.After(d):
 		return true
+	}
+}
+
+// TestCompareLedgersFindsDifferences checks the ledger comparison: a
+// crashed run's ledger may record rows again (more files, other names), but
+// lost rows, a file recorded twice, rows the ledger does not account for, a
+// full-refresh stream recorded a fractional number of times, or a stream
+// missing are differences.
+func TestCompareLedgersFindsDifferences(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, stmts ...string) string {
+		path := filepath.Join(dir, name)
+		db, err := sql.Open("duckdb", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range append([]string{
+			`CREATE SCHEMA chorus_raw`,
+			`CREATE TABLE chorus_raw.calls (call_id VARCHAR, _sync_id VARCHAR)`,
+			`CREATE TABLE chorus_raw.users (user_id BIGINT, _sync_id VARCHAR)`,
+			`CREATE TABLE chorus_raw.teams (team_id VARCHAR, _sync_id VARCHAR)`,
+			`CREATE TABLE chorus_raw._chorus_loads (stream VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, file VARCHAR NOT NULL, bytes BIGINT NOT NULL,
+			  rows BIGINT NOT NULL, sync_id VARCHAR, load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (stream, sha256))`,
+		}, stmts...) {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		return path
+	}
+	file := func(stream, sha, name string, rows int, sync string) string {
+		return fmt.Sprintf(`INSERT INTO chorus_raw._chorus_loads VALUES ('%s', '%s', '%s', 100, %d, '%s', 'l-%s', now())`, stream, sha, name, rows, sync, sha)
+	}
+	ref := mk("ref.duckdb",
+		`INSERT INTO chorus_raw.calls VALUES ('a', 's1'), ('b', 's1'), ('c', 's1')`,
+		`INSERT INTO chorus_raw.users VALUES (1, 's1'), (2, 's1')`,
+		file("calls", "h1", "calls/s1-0.parquet", 3, "s1"), file("users", "h2", "users/s1-0.parquet", 2, "s1"))
+	// Killed after its first file, re-extracted b and c, read the
+	// directory twice: legitimate.
+	resumed := mk("resumed.duckdb",
+		`INSERT INTO chorus_raw.calls VALUES ('a', 's1'), ('b', 's2'), ('c', 's2')`,
+		`INSERT INTO chorus_raw.users VALUES (1, 's2'), (2, 's2')`,
+		file("calls", "h1", "calls/s1-0.parquet", 2, "s1"), file("calls", "h3", "calls/s2-0.parquet", 2, "s2"),
+		file("users", "h2", "users/s1-0.parquet", 2, "s1"), file("users", "h4", "users/s2-0.parquet", 2, "s2"))
+	ctx := context.Background()
+	if problems, _, err := compareLedgers(ctx, ref, resumed, 2); err != nil || len(problems) > 0 {
+		t.Fatalf("a legitimately resumed ledger differs: %v %v", problems, err)
+	}
+	bad := mk("bad.duckdb",
+		`INSERT INTO chorus_raw.calls VALUES ('a', 's1'), ('b', 's1'), ('c', 's1')`,
+		`INSERT INTO chorus_raw.users VALUES (1, 's2'), (2, 's2')`,
+		file("calls", "h1", "calls/s1-0.parquet", 1, "s1"), file("calls", "h5", "calls/s1-0.parquet", 1, "s1"),
+		file("users", "h2", "users/s1-0.parquet", 2, "s1"), file("users", "h4", "users/s2-0.parquet", 1, "s2"),
+		file("teams", "h6", "teams/s1-0.parquet", 1, "s1"))
+	problems, _, err := compareLedgers(ctx, ref, bad, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"file calls/s1-0.parquet (stream calls) recorded more than once",
+		"calls holds 3 rows of sync s1, the ledger recorded 2",
+		"users holds 2 rows of sync s2, the ledger recorded 1",
+		"calls: the crashed run's ledger recorded 2 rows, the reference 3: rows were lost",
+		"users: a full-refresh stream recorded 3 rows, not a multiple of the reference's 2",
+		"teams: in the crashed run's ledger (1 rows), not in the reference's",
+	} {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("not found: %q", want)
+		}
+	}
+	if len(problems) != 6 {
+		t.Errorf("%d problems:\n%s", len(problems), strings.Join(problems, "\n"))
+	}
+	if problems, _, _ := compareLedgers(ctx, ref, mk("many.duckdb", `INSERT INTO chorus_raw.calls VALUES ('a', 's1')`,
+		file("calls", "h1", "calls/a.parquet", 3, "s1"), file("calls", "h7", "calls/b.parquet", 3, "s2"), file("calls", "h8", "calls/c.parquet", 3, "s3"),
+		file("users", "h2", "users/s1-0.parquet", 2, "s1")), 2); len(problems) != 1 || !strings.Contains(problems[0], "more than the reference's 3 once per attempt (2)") {
+		t.Errorf("re-extraction beyond one reference per attempt: %v", problems)
 	}
 }
 

@@ -72,6 +72,7 @@ func TestInterruptKeepsProgress(t *testing.T) {
 			if took > 5*time.Second {
 				t.Errorf("it took %v to stop after %v", took, tc.sig)
 			}
+			noToken(t, "the stderr of the interrupted process", stderr.String())
 			if !strings.Contains(stderr.String(), "interrupted") {
 				t.Errorf("stderr does not say it was interrupted:\n%s", lastLines(stderr.String(), 5))
 			}
@@ -89,7 +90,7 @@ func TestInterruptKeepsProgress(t *testing.T) {
 
 			// The next run finishes the back-fill.
 			tenant.ResetStats()
-			if code, _, stderr := runCLI(t, append(tc.cmd[:1:1], args[3:]...)...); code != exitOK {
+			if code, _, stderr := runCLI(t, cliOpts{}, append(tc.cmd[:1:1], args[3:]...)...); code != exitOK {
 				t.Fatalf("second run: exit %d\n%s", code, stderr)
 			}
 			second := tenant.Stats().DetailByID

@@ -281,12 +281,21 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// redactor removes the API token from everything written to stderr, as a
-// last line of defence: the token is never logged on purpose.
+// redactor removes the API token from everything written to stdout and
+// stderr, as a last line of defence: the token is never logged on purpose.
 type redactor struct {
 	mu     sync.Mutex
 	w      io.Writer
 	secret []byte
+}
+
+// tokenWitness is a writer that wants to know what the redactor did: the
+// tests, which read the output as the commands wrote it and count the
+// tokens replaced (a token the filter caught is still a leak). The redactor
+// hands it the filtered bytes (out), the bytes it was given (in) and the
+// number of replacements, instead of calling Write.
+type tokenWitness interface {
+	writeRedacted(out, in []byte, replaced int) (int, error)
 }
 
 func (r *redactor) setSecret(s config.Secret) {
@@ -300,11 +309,19 @@ func (r *redactor) setSecret(s config.Secret) {
 func (r *redactor) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := p
-	if len(r.secret) > 0 && bytes.Contains(p, r.secret) {
-		out = bytes.ReplaceAll(p, r.secret, []byte("[redacted]"))
+	out, n := p, 0
+	if len(r.secret) > 0 {
+		if n = bytes.Count(p, r.secret); n > 0 {
+			out = bytes.ReplaceAll(p, r.secret, []byte("[redacted]"))
+		}
 	}
-	if _, err := r.w.Write(out); err != nil {
+	var err error
+	if tw, ok := r.w.(tokenWitness); ok {
+		_, err = tw.writeRedacted(out, p, n)
+	} else {
+		_, err = r.w.Write(out)
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil

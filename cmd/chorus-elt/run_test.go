@@ -23,7 +23,7 @@ func TestRunTwiceWithFaults(t *testing.T) {
 	out := filepath.Join(dir, "data")
 	for i, extra := range [][]string{nil, {"--keep-files"}} {
 		args := append([]string{"run", "--config", cfg, "--warehouse", "duckdb:" + db, "--out", out}, extra...)
-		if code, _, stderr := runCLI(t, args...); code != exitOK {
+		if code, _, stderr := runCLI(t, cliOpts{}, args...); code != exitOK {
 			t.Fatalf("run %d: exit %d\n%s", i+1, code, stderr)
 		}
 		files, _ := filepath.Glob(filepath.Join(out, "*", "*.parquet"))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -24,25 +23,23 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/config"
 )
 
-// The planted token is cliToken: runCLI already fails when it shows up on
-// stdout or stderr. These tests also search the state, the Parquet files
-// (decoded values and raw bytes), the warehouse tables, the errors of every
-// command when the API is hostile (it echoes the Authorization header back),
-// and the formatted config.
+// The planted token is cliToken. runCLI fails any test whose stdout or
+// stderr carries it, read before run's token filter, or whose filter had to
+// remove it. These tests also search the state files, the Parquet files
+// (decoded values and raw bytes), the warehouse tables (bookkeeping ones
+// included), the errors of every command when the API is hostile (it echoes
+// the Authorization header back, escaped or not), and the formatted config.
 
-// runRaw runs the CLI in-process like runCLI, but leaves the search for the
-// token to the caller.
-func runRaw(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := run(context.Background(), nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
-	return code, out.String(), errb.String()
-}
+// treeSearch counts what searchTree searched.
+type treeSearch struct{ files, states, parquets, dbs, dbValues int }
 
 // searchTree looks for the token in every file under dir but the inputs
-// that hold it (the configs and the token file the test wrote): the raw
-// bytes, and the decoded values of Parquet files and DuckDB tables.
-func searchTree(t *testing.T, dir string, inputs ...string) (searched, parquets, dbs int) {
+// that hold it (the configs and the token file the test wrote): the bytes
+// (and, in text files, JSON-escaped), and the decoded values of Parquet
+// files and DuckDB tables.
+func searchTree(t *testing.T, dir string, inputs ...string) treeSearch {
 	t.Helper()
+	var n treeSearch
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -56,23 +53,30 @@ func searchTree(t *testing.T, dir string, inputs ...string) (searched, parquets,
 		if err != nil {
 			t.Fatal(err)
 		}
-		searched++
-		if bytes.Contains(b, []byte(cliToken)) {
+		n.files++
+		binary := strings.HasSuffix(p, ".parquet") || strings.Contains(filepath.Base(p), ".duckdb")
+		switch {
+		case bytes.Contains(b, []byte(cliToken)):
 			t.Errorf("token found in the bytes of %s", p)
+		case !binary:
+			noToken(t, p, string(b))
 		}
 		switch {
-		case strings.HasSuffix(p, ".parquet"):
-			parquets++
-			if s := parquetText(t, p); strings.Contains(s, cliToken) {
-				t.Errorf("token found in the decoded values of %s", p)
+		case strings.HasSuffix(p, "state.json"):
+			n.states++
+			if len(b) < 20 {
+				t.Errorf("%s: a state file of %d bytes", p, len(b))
 			}
+		case strings.HasSuffix(p, ".parquet"):
+			n.parquets++
+			noToken(t, "the decoded values of "+p, parquetText(t, p))
 		case strings.HasSuffix(p, ".duckdb"):
-			dbs++
-			searchWarehouse(t, p)
+			n.dbs++
+			n.dbValues += searchWarehouse(t, p)
 		}
 		return nil
 	})
-	return searched, parquets, dbs
+	return n
 }
 
 // parquetText decodes every row of a Parquet file with the pure-Go reader
@@ -92,52 +96,57 @@ func parquetText(t *testing.T, path string) string {
 	return fmt.Sprint(v) + string(b)
 }
 
-// searchWarehouse queries every table of chorus_raw and chorus and searches
-// every value.
-func searchWarehouse(t *testing.T, path string) {
+// searchWarehouse queries every table of chorus_raw and chorus (the
+// ledger, the stored state and the models' ledger included) and searches
+// every value; it returns how many.
+func searchWarehouse(t *testing.T, path string) (values int) {
 	t.Helper()
 	names, tables := warehouseTables(t, path)
 	if len(names) < 9 {
 		t.Fatalf("only %d tables in %s", len(names), path)
 	}
-	values := 0
 	for _, name := range names {
 		for _, r := range tables[name] {
 			for col, v := range r {
 				values++
-				if strings.Contains(fmt.Sprint(v), cliToken) {
-					t.Errorf("token found in %s.%s", name, col)
-				}
+				noToken(t, path+": "+name+"."+col, fmt.Sprint(v))
 			}
 		}
 	}
-	if values == 0 {
-		t.Logf("note: %s holds no rows", path)
-	}
+	return values
 }
 
 // TestTokenNeverWritten plants the token and runs every command that
 // produces output against the simulated tenant, at debug level, in both log
-// formats; then searches stdout, stderr, the state, the Parquet files and the
-// warehouse.
+// formats; then searches stdout and stderr as the commands wrote them (the
+// Airbyte and Singer messages, the log lines, the errors), the state files,
+// the Parquet files and the warehouse.
 func TestTokenNeverWritten(t *testing.T) {
 	srv, tenant := testkit.NewServer(t, chorustest.Options{Seed: 9, Calls: 12, Token: cliToken, ProcessingDelay: -1})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	db := "duckdb:" + filepath.Join(dir, "chorus.duckdb")
 	out := filepath.Join(dir, "out")
-
-	if code, _, stderr := runCLI(t, "run", "--config", cfg, "--warehouse", db, "--out", out); code != exitOK {
-		t.Fatalf("run: %d\n%s", code, stderr)
+	raw := cliOpts{unfiltered: true}
+	// cli runs a command that must succeed and searches its output.
+	cli := func(args ...string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, raw, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+		if stdout == "" && stderr == "" {
+			t.Fatalf("%v wrote nothing: nothing was searched", args)
+		}
+		noToken(t, fmt.Sprintf("the stdout of %v", args), stdout)
+		noToken(t, fmt.Sprintf("the stderr of %v", args), stderr)
 	}
+
+	cli("run", "--config", cfg, "--warehouse", db, "--out", out)
 	tenant.Advance(3 * time.Hour)
 	// Text logs, and the state in the warehouse.
-	if code, _, stderr := runCLI(t, "--log-format", "text", "run", "--config", cfg, "--warehouse", db, "--out", filepath.Join(dir, "out2"), "--state", "warehouse"); code != exitOK {
-		t.Fatalf("run with text logs: %d\n%s", code, stderr)
-	}
-	if code, _, stderr := runCLI(t, "extract", "--config", cfg, "--out", filepath.Join(dir, "x"), "--streams", "calls,utterances,users"); code != exitOK {
-		t.Fatalf("extract: %d\n%s", code, stderr)
-	}
+	cli("--log-format", "text", "run", "--config", cfg, "--warehouse", db, "--out", filepath.Join(dir, "out2"), "--state", "warehouse")
+	cli("extract", "--config", cfg, "--out", filepath.Join(dir, "x"), "--streams", "calls,utterances,users")
 	// The token from a file and from the environment.
 	tokFile := filepath.Join(dir, "token.txt")
 	os.WriteFile(tokFile, []byte(cliToken+"\n"), 0o600)
@@ -159,13 +168,13 @@ func TestTokenNeverWritten(t *testing.T) {
 		{"extract", "--config", envCfg, "--out", filepath.Join(dir, "env-out"), "--streams", "teams"},
 		{"query", "--warehouse", db, "--json", "SELECT * FROM chorus_raw._chorus_state"},
 	} {
-		if code, stdout, stderr := runCLI(t, args...); code != exitOK {
-			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
-		}
+		cli(args...)
 	}
-	if n, pq, dbs := searchTree(t, dir, cfg, tokFile); n < 10 || pq < 3 || dbs != 1 {
-		t.Fatalf("searched only %d files, %d Parquet files, %d databases", n, pq, dbs)
+	n := searchTree(t, dir, cfg, tokFile)
+	if n.files < 10 || n.states < 3 || n.parquets < 3 || n.dbs != 1 || n.dbValues < 1000 {
+		t.Fatalf("searched only %+v", n)
 	}
+	t.Logf("searched %+v", n)
 }
 
 // hostile answers with the request's Authorization header echoed back in
@@ -223,8 +232,14 @@ func hostile(how string) http.HandlerFunc {
 // nor do network errors carry it.
 func TestTokenNotInErrors(t *testing.T) {
 	var how atomic.Value
+	var echoed atomic.Int64 // answers that echoed the token
 	how.Store("401 code")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hostile(how.Load().(string))(w, r) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			echoed.Add(1)
+		}
+		hostile(how.Load().(string))(w, r)
+	}))
 	defer srv.Close()
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"max_retries":1`)
@@ -244,15 +259,16 @@ func TestTokenNotInErrors(t *testing.T) {
 		} {
 			t.Run(mode+"/"+args[0], func(t *testing.T) {
 				how.Store(mode)
-				code, stdout, stderr := runRaw(args...)
+				echoed.Store(0)
+				code, stdout, stderr := runCLI(t, cliOpts{unfiltered: true}, args...)
 				if code == exitOK {
 					t.Fatalf("a hostile API did not fail %s", args[0])
 				}
-				for name, s := range map[string]string{"stdout": stdout, "stderr": stderr} {
-					if strings.Contains(s, cliToken) {
-						t.Errorf("token leaked on %s:\n%s", name, s)
-					}
+				if echoed.Load() == 0 {
+					t.Fatalf("the hostile API was not asked anything: nothing was tested")
 				}
+				noToken(t, "stdout", stdout)
+				noToken(t, "stderr", stderr)
 			})
 		}
 	}
@@ -264,7 +280,7 @@ func TestTokenNotInErrors(t *testing.T) {
 	closed.Close()
 	nd := t.TempDir()
 	ncfg := writeConfig(t, nd, closedURL, cliToken, `,"max_retries":1`)
-	code, _, stderr := runCLI(t, "extract", "--config", ncfg, "--out", filepath.Join(nd, "out"))
+	code, _, stderr := runCLI(t, cliOpts{unfiltered: true}, "extract", "--config", ncfg, "--out", filepath.Join(nd, "out"))
 	if code != exitFailure || !strings.Contains(stderr, "connection refused") {
 		t.Fatalf("network error: exit %d\n%s", code, stderr)
 	}
@@ -307,19 +323,17 @@ func TestSecretFormatting(t *testing.T) {
 		panic(*cfg)
 	}()
 	for _, s := range outs {
-		if strings.Contains(s, cliToken) {
-			t.Errorf("token in %s", s)
-		}
+		noToken(t, s, s)
 	}
 	if !strings.Contains(strings.Join(outs, "\n"), "[redacted]") {
 		t.Fatal("the redaction marker is missing: did the token print as empty?")
 	}
 
-	// The client holds the token in an unexported field: fmt cannot call
-	// Secret.String on it. Printing a client is not done anywhere; this
-	// records whether it would leak.
+	// The client holds the token in an unexported field, where fmt cannot
+	// call Secret's methods: the client formats itself (every verb is
+	// covered by connector/client's TestNoVerbRendersTheToken).
 	client := client.New(cfg, client.Options{})
-	if s := fmt.Sprintf("%+v", client); strings.Contains(s, cliToken) {
-		t.Logf("note: fmt %%+v of a *connector.Client shows the token (unexported Secret field); never print a Client")
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		noToken(t, "fmt "+verb+" of a *client.Client", fmt.Sprintf(verb, client))
 	}
 }

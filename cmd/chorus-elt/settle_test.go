@@ -31,7 +31,7 @@ func TestLateAIOutputReachesWarehouse(t *testing.T) {
 	db := filepath.Join(dir, "w.duckdb")
 	run := func(what string) map[string]any {
 		t.Helper()
-		code, stdout, stderr := runCLI(t, "run", "--config", cfg, "--warehouse", "duckdb:"+db, "--customers", csv)
+		code, stdout, stderr := runCLI(t, cliOpts{}, "run", "--config", cfg, "--warehouse", "duckdb:"+db, "--customers", csv)
 		if code != exitOK {
 			t.Fatalf("%s: exit %d\n%s", what, code, stderr)
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,21 +12,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 )
-
-const cliToken = "cli-PLANTED-token-93b1"
-
-// cli runs the command in-process and returns exit code, stdout, stderr.
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), nil, append([]string{"chorus-elt", "--log-format", "json", "--log-level", "debug"}, args...), &out, &errb)
-	for _, s := range []string{out.String(), errb.String()} {
-		if strings.Contains(s, cliToken) {
-			t.Fatalf("token leaked in output of %v:\n%s", args, s)
-		}
-	}
-	return code, out.String(), errb.String()
-}
 
 func writeConfig(t *testing.T, dir, baseURL, tok string, extra string) string {
 	t.Helper()
@@ -42,13 +25,11 @@ func writeConfig(t *testing.T, dir, baseURL, tok string, extra string) string {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	var out, errb bytes.Buffer
-	app := run(context.Background(), nil, []string{"chorus-elt", "--help"}, &out, &errb)
-	if app != exitOK || !strings.Contains(out.String(), "extract") {
-		t.Fatalf("--help: %d %s", app, out.String())
+	if code, stdout, _ := runCLI(t, cliOpts{}, "--help"); code != exitOK || !strings.Contains(stdout, "extract") {
+		t.Fatalf("--help: %d %s", code, stdout)
 	}
 	for _, c := range commands(&env{}) {
-		code, stdout, _ := runCLI(t, c.Name, "--help")
+		code, stdout, _ := runCLI(t, cliOpts{}, c.Name, "--help")
 		if code != exitOK || !strings.Contains(stdout, c.Name) {
 			t.Errorf("%s --help: exit %d, %q", c.Name, code, stdout)
 		}
@@ -82,7 +63,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tc.args...)
+			code, stdout, stderr := runCLI(t, cliOpts{}, tc.args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
 			}
@@ -111,7 +92,7 @@ func TestAirbyteReadHonoursCatalog(t *testing.T) {
 	os.WriteFile(catalog, []byte(`{"streams":[
 	  {"stream":{"name":"calls","json_schema":{},"supported_sync_modes":["incremental"]},"sync_mode":"incremental","destination_sync_mode":"append_dedup"},
 	  {"stream":{"name":"teams","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
-	code, stdout, stderr := runCLI(t, "read", "--config", cfg, "--catalog", catalog)
+	code, stdout, stderr := runCLI(t, cliOpts{}, "read", "--config", cfg, "--catalog", catalog)
 	if code != exitOK {
 		t.Fatalf("read: %d %s", code, stderr)
 	}
@@ -142,7 +123,7 @@ func TestAirbyteReadHonoursCatalog(t *testing.T) {
 	statePath := filepath.Join(dir, "state.json")
 	os.WriteFile(statePath, []byte("["+string(lastState)+"]"), 0o600)
 	tenant.ResetStats()
-	if code, _, stderr := runCLI(t, "read", "--config", cfg, "--catalog", catalog, "--state", statePath); code != exitOK {
+	if code, _, stderr := runCLI(t, cliOpts{}, "read", "--config", cfg, "--catalog", catalog, "--state", statePath); code != exitOK {
 		t.Fatalf("second read: %s", stderr)
 	}
 	if n := tenant.Stats().DetailRequests; n != 0 {
@@ -154,7 +135,7 @@ func TestSingerTap(t *testing.T) {
 	srv, _ := testkit.NewServer(t, chorustest.Options{Seed: 4, Calls: 10, Token: cliToken})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"auth_scheme":"bearer"`)
-	code, stdout, _ := runCLI(t, "singer", "--config", cfg, "--discover")
+	code, stdout, _ := runCLI(t, cliOpts{}, "singer", "--config", cfg, "--discover")
 	if code != exitOK || !strings.Contains(stdout, `"tap_stream_id"`) {
 		t.Fatalf("discover: %d", code)
 	}
@@ -169,7 +150,7 @@ func TestSingerTap(t *testing.T) {
 	b, _ := json.Marshal(catalog)
 	catPath := filepath.Join(dir, "catalog.json")
 	os.WriteFile(catPath, b, 0o600)
-	code, stdout, stderr := runCLI(t, "singer", "--config", cfg, "--catalog", catPath)
+	code, stdout, stderr := runCLI(t, cliOpts{}, "singer", "--config", cfg, "--catalog", catPath)
 	if code != exitOK {
 		t.Fatalf("singer: %s", stderr)
 	}

@@ -26,7 +26,7 @@ func TestEngagementsAndUserTeams(t *testing.T) {
 	db := filepath.Join(dir, "w.duckdb")
 	run := func() {
 		t.Helper()
-		if code, _, stderr := runCLI(t, "run", "--config", cfg, "--warehouse", "duckdb:"+db); code != exitOK {
+		if code, _, stderr := runCLI(t, cliOpts{}, "run", "--config", cfg, "--warehouse", "duckdb:"+db); code != exitOK {
 			t.Fatalf("run: exit %d\n%s", code, stderr)
 		}
 	}

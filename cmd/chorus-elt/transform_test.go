@@ -10,13 +10,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
-// runTransformCLI runs a command through the CLI.
-func runTransformCLI(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	code, stdout, stderr := runCLI(t, args...)
-	return stdout, stderr, code
-}
-
 func TestTransformSearchTranscriptCLI(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -42,38 +35,38 @@ func TestTransformSearchTranscriptCLI(t *testing.T) {
 	os.WriteFile(csv, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,Acme,acme.example,001A,jo@seller.example,Jo\n"), 0o644)
 	url := "duckdb:" + db
 
-	out, errOut, code := runTransformCLI(t, "transform", "--warehouse", url, "--customers", csv, "--as-of", "2026-03-04")
+	code, out, errOut := runCLI(t, cliOpts{}, "transform", "--warehouse", url, "--customers", csv, "--as-of", "2026-03-04")
 	if code != exitOK || !strings.Contains(out, `"command":"transform"`) || !strings.Contains(out, `"customer_tasks":1`) {
 		t.Fatalf("transform: code %d\n%s\n%s", code, out, errOut)
 	}
-	out, _, code = runTransformCLI(t, "search", "--warehouse", url, "--customer", "c1", "--since", "2026-02-01", "gong")
+	code, out, _ = runCLI(t, cliOpts{}, "search", "--warehouse", url, "--customer", "c1", "--since", "2026-02-01", "gong")
 	for _, want := range []string{"C1", "QBR", "c1 Acme", "[01:15] Pat Buyer (customer):", "«Gong»", "https://chorus.ai/meeting/C1#t=75"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("search output lacks %q (code %d):\n%s", want, code, out)
 		}
 	}
-	out, _, _ = runTransformCLI(t, "search", "--warehouse", url, "--since", "2026-03-01", "gong")
+	_, out, _ = runCLI(t, cliOpts{}, "search", "--warehouse", url, "--since", "2026-03-01", "gong")
 	if !strings.Contains(out, "no utterance holds") {
 		t.Errorf("search since: %s", out)
 	}
-	out, _, code = runTransformCLI(t, "transcript", "--warehouse", url, "C1")
+	code, out, _ = runCLI(t, cliOpts{}, "transcript", "--warehouse", url, "C1")
 	if code != exitOK || !strings.Contains(out, "[00:01] Eli Moreno (rep): Thanks for joining.\n[01:15] Pat Buyer (customer): We are also evaluating Gong at the moment.\n") {
 		t.Errorf("transcript (code %d):\n%s", code, out)
 	}
 
-	out, _, code = runTransformCLI(t, "transform", "--warehouse", "bigquery:proj.chorus", "--dry-run", "--as-of", "2026-03-04")
+	code, out, _ = runCLI(t, cliOpts{}, "transform", "--warehouse", "bigquery:proj.chorus", "--dry-run", "--as-of", "2026-03-04")
 	if code != exitOK || !strings.Contains(out, "CREATE OR REPLACE TABLE `proj.chorus.customer_health` AS") {
 		t.Errorf("dry run (code %d): %.300s", code, out)
 	}
 
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,A,,,nope,\nc1,B,,,,\n"), 0o644)
-	_, errOut, code = runTransformCLI(t, "transform", "--warehouse", url, "--customers", bad)
+	code, _, errOut = runCLI(t, cliOpts{}, "transform", "--warehouse", url, "--customers", bad)
 	if code != exitUsage || !strings.Contains(errOut, `line 2, column csm_email: "nope" is not an email address`) || !strings.Contains(errOut, "line 3, column customer_id: duplicate id") {
 		t.Errorf("bad customers: code %d: %s", code, errOut)
 	}
 	for _, args := range [][]string{{"search", "--warehouse", url}, {"transcript", "--warehouse", url}, {"transform", "--warehouse", "nope:x", "--dry-run"}, {"transform", "--warehouse", url, "--as-of", "soon"}} {
-		if _, errOut, code := runTransformCLI(t, args...); code != exitUsage {
+		if code, _, errOut := runCLI(t, cliOpts{}, args...); code != exitUsage {
 			t.Errorf("%v: code %d, want 2: %s", args, code, errOut)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,21 +17,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/pipeline"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
-
-// runWarehouseCLI runs a command through the CLI; err is nil on exit 0,
-// a usage error on exit 2.
-func runWarehouseCLI(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	code, stdout, stderr := runCLI(t, args...)
-	switch code {
-	case exitOK:
-		return stdout, stderr, nil
-	case exitUsage:
-		return stdout, stderr, usageErr("exit 2: %s", stderr)
-	default:
-		return stdout, stderr, fmt.Errorf("exit %d: %s", code, stderr)
-	}
-}
 
 func lastJSON(t *testing.T, stdout string) map[string]any {
 	t.Helper()
@@ -60,9 +44,9 @@ func warehouseState(t *testing.T, db string) []byte {
 
 func TestDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "chorus.duckdb")
-	stdout, stderr, err := runWarehouseCLI(t, "demo", "--db", db, "--calls", "15", "--seed", "3")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
+	code, stdout, stderr := runCLI(t, cliOpts{}, "demo", "--db", db, "--calls", "15", "--seed", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{"chorus_raw.calls", "chorus_raw.utterances", "chorus.customer_health", "customers with the worst health"} {
 		if !strings.Contains(stdout, want) {
@@ -76,8 +60,8 @@ func TestDemo(t *testing.T) {
 		t.Fatal("demo stored no state")
 	}
 	// A second demo into the same file resumes (same tenant, new port).
-	if _, stderr, err := runWarehouseCLI(t, "demo", "--db", db, "--calls", "15", "--seed", "3"); err != nil {
-		t.Fatalf("second demo: %v\n%s", err, stderr)
+	if code, _, stderr := runCLI(t, cliOpts{}, "demo", "--db", db, "--calls", "15", "--seed", "3"); code != exitOK {
+		t.Fatalf("second demo: exit %d\n%s", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "chorus-data", pipeline.PendingStateFile)); !os.IsNotExist(err) {
 		t.Fatalf("pending state left behind: %v", err)
@@ -103,9 +87,9 @@ func TestRunStateInWarehouseResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stdout, stderr, err := runWarehouseCLI(t, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
+	code, stdout, stderr := runCLI(t, cliOpts{}, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	sum := lastJSON(t, stdout)
 	resumed, _ := sum["resumed"].(map[string]any)
@@ -124,9 +108,9 @@ func TestRunStateInWarehouseResumes(t *testing.T) {
 	}
 
 	// A second run starts from the warehouse state: no call is fetched again.
-	stdout, stderr, err = runWarehouseCLI(t, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
+	code, stdout, stderr = runCLI(t, cliOpts{}, "run", "--config", cfgPath, "--warehouse", "duckdb:"+db, "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	if sum := lastJSON(t, stdout); sum["calls"].(float64) != 0 {
 		t.Fatalf("second run fetched %v calls again", sum["calls"])
@@ -146,9 +130,9 @@ func TestLoadCommand(t *testing.T) {
 	}
 	db := filepath.Join(dir, "w.duckdb")
 	for i, wantSkipped := range []bool{false, true} {
-		stdout, stderr, err := runWarehouseCLI(t, "load", "--warehouse", "duckdb:"+db, "--from", out)
-		if err != nil {
-			t.Fatalf("load %d: %v\n%s", i, err, stderr)
+		code, stdout, stderr := runCLI(t, cliOpts{}, "load", "--warehouse", "duckdb:"+db, "--from", out)
+		if code != exitOK {
+			t.Fatalf("load %d: exit %d\n%s", i, code, stderr)
 		}
 		res := lastJSON(t, stdout)["result"].(map[string]any)
 		if skipped := res["files_skipped"].(float64) > 0; skipped != wantSkipped || (wantSkipped && res["files_loaded"].(float64) != 0) {
@@ -162,9 +146,8 @@ func TestLoadCommand(t *testing.T) {
 		{"load", "--from", out},
 		{"load", "--warehouse", "duckdb:" + db},
 	} {
-		_, _, err := runWarehouseCLI(t, args...)
-		if err == nil || !isUsage(err) {
-			t.Errorf("%v: err = %v, want a usage error (exit 2)", args, err)
+		if code, _, stderr := runCLI(t, cliOpts{}, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want a usage error (exit 2)\n%s", args, code, stderr)
 		}
 	}
 }

@@ -31,8 +31,12 @@ import (
 // exponential backoff and jitter that honour Retry-After. It knows nothing of
 // the API's shapes; the adapter does.
 type Client struct {
-	base       string
-	token      config.Secret
+	base string
+	// token is behind a pointer: fmt, printing a Client field by field
+	// (a Client value, or a verb it gives up on), shows a pointer field as
+	// an address, where it would show a string field raw (it cannot call
+	// the redacting methods of an unexported field).
+	token      *config.Secret
 	scheme     string
 	http       *http.Client
 	budget     *budget
@@ -101,9 +105,10 @@ func New(cfg *config.Config, opt Options) *Client {
 			IdleConnTimeout:     90 * time.Second,
 		}}
 	}
+	token := cfg.APIToken
 	c := &Client{
 		base:       cfg.BaseURL,
-		token:      cfg.APIToken,
+		token:      &token,
 		scheme:     cfg.AuthScheme,
 		http:       hc,
 		timeout:    cfg.Timeout.D,
@@ -283,9 +288,9 @@ func (c *Client) attempt(ctx context.Context, r Request, out any) (time.Duration
 		return 0, fmt.Errorf("build Request for %s: %w", r.Path, err)
 	}
 	if c.scheme == "bearer" {
-		req.Header.Set("Authorization", "Bearer "+string(c.token))
+		req.Header.Set("Authorization", "Bearer "+string(*c.token))
 	} else {
-		req.Header.Set("Authorization", string(c.token))
+		req.Header.Set("Authorization", string(*c.token))
 	}
 	req.Header.Set("Accept", r.Accept)
 	req.Header.Set("User-Agent", "chorus-elt")
@@ -567,10 +572,10 @@ func (b *budget) publish() {
 // and error messages reach stdout in Airbyte TRACE and CONNECTION_STATUS
 // messages, which the CLI's stderr filter does not see.
 func (c *Client) Redact(s string) string {
-	if len(c.token) < 4 {
+	if len(*c.token) < 4 {
 		return s
 	}
-	return strings.ReplaceAll(s, string(c.token), "[redacted]")
+	return strings.ReplaceAll(s, string(*c.token), "[redacted]")
 }
 
 // redactBytes is redact for a body about to be previewed: redacting before
@@ -581,6 +586,12 @@ func (c *Client) redactBytes(b []byte) []byte { return []byte(c.Redact(string(b)
 // the unexported field to Secret's own redaction).
 func (c *Client) String() string {
 	return fmt.Sprintf("chorus client for %s (%s auth)", c.base, c.scheme)
+}
+
+// Format prints String whatever the verb, %#v included (which would
+// otherwise print every field).
+func (c *Client) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
 }
 
 // decodeBody decodes a response body. The body is first validated by

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"regexp"
@@ -285,6 +286,35 @@ func (s Secret) String() string {
 
 // GoString redacts the secret in %#v.
 func (s Secret) GoString() string { return s.String() }
+
+// Format redacts the secret whatever the verb: without it, a verb that does
+// not call String (%d, say) makes fmt print the string itself.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, s.GoString())
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), s.String())
+}
+
+// Format prints the config with its token redacted, whatever the verb. The
+// token field's own methods are not enough: a verb fmt cannot apply to a
+// value (%s of a struct holding a *Config, %d of a Config) makes it print
+// that value field by field with every method turned off, the token's
+// String included; the value is then printed here, before fmt gives up on
+// the verb, with the token already replaced.
+func (c Config) Format(f fmt.State, verb rune) {
+	type config Config // the same fields, without this method
+	p := config(c)
+	if p.APIToken != "" {
+		p.APIToken = "[redacted]"
+	}
+	s := fmt.Sprintf(fmt.FormatString(f, verb), p)
+	if verb == 'v' && f.Flag('#') {
+		s = strings.Replace(s, "config.config{", "config.Config{", 1)
+	}
+	io.WriteString(f, s)
+}
 
 // MarshalJSON redacts the secret.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
