@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
@@ -19,104 +21,58 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
-// validator checks JSON documents against the subset of JSON Schema the
-// published protocol definitions use: type, required, enum, properties,
-// items, minItems and $ref.
-type validator struct{ defs map[string]map[string]any }
-
-func loadValidator(t *testing.T, file string) *validator {
+// protocolSchema compiles definition def of a protocol definitions file
+// in testdata/protocol (JSON, or YAML as Airbyte publishes it).
+func protocolSchema(t *testing.T, file, def string) *jsonschema.Schema {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/protocol/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Definitions map[string]map[string]any `json:"definitions"`
+	if strings.HasSuffix(file, ".yaml") {
+		var doc any
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if b, err = json.Marshal(doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return &validator{defs: doc.Definitions}
+	return compileSchema(t, "file:///"+file, b, "#/definitions/"+def)
 }
 
-func (v *validator) check(schema map[string]any, val any, path string) error {
-	if ref, ok := schema["$ref"].(string); ok {
-		def := v.defs[strings.TrimPrefix(ref, "#/definitions/")]
-		if def == nil {
-			return fmt.Errorf("%s: unknown $ref %s", path, ref)
-		}
-		return v.check(def, val, path)
+// compileSchema compiles the JSON Schema doc (at url) or a fragment of it,
+// with format assertions on (date-time values must be RFC 3339).
+func compileSchema(t *testing.T, url string, doc []byte, fragment string) *jsonschema.Schema {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
 	}
-	if typ, ok := schema["type"].(string); ok {
-		if err := checkType(typ, val); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(url, v); err != nil {
+		t.Fatalf("%s: %v", url, err)
 	}
-	if enum, ok := schema["enum"].([]any); ok {
-		found := false
-		for _, e := range enum {
-			if e == val {
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%s: %v is not one of %v", path, val, enum)
-		}
+	sch, err := c.Compile(url + fragment)
+	if err != nil {
+		t.Fatalf("%s%s: %v", url, fragment, err)
 	}
-	if obj, ok := val.(map[string]any); ok {
-		if req, ok := schema["required"].([]any); ok {
-			for _, r := range req {
-				if _, ok := obj[r.(string)]; !ok {
-					return fmt.Errorf("%s: required %q missing", path, r)
-				}
-			}
-		}
-		if props, ok := schema["properties"].(map[string]any); ok {
-			for k, sub := range props {
-				if x, ok := obj[k]; ok {
-					if err := v.check(sub.(map[string]any), x, path+"."+k); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	if arr, ok := val.([]any); ok {
-		if mi, ok := schema["minItems"].(float64); ok && float64(len(arr)) < mi {
-			return fmt.Errorf("%s: fewer than %v items", path, mi)
-		}
-		if items, ok := schema["items"].(map[string]any); ok {
-			for i, x := range arr {
-				if err := v.check(items, x, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return sch
 }
 
-func checkType(typ string, val any) error {
-	ok := false
-	switch typ {
-	case "object":
-		_, ok = val.(map[string]any)
-	case "array":
-		_, ok = val.([]any)
-	case "string":
-		_, ok = val.(string)
-	case "boolean":
-		_, ok = val.(bool)
-	case "number":
-		_, ok = val.(float64)
-	case "integer":
-		f, isNum := val.(float64)
-		ok = isNum && f == float64(int64(f))
+// validate checks one decoded JSON value (re-read with the schema
+// library's number handling) against sch.
+func validate(sch *jsonschema.Schema, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	if !ok {
-		return fmt.Errorf("%v is not of type %s", val, typ)
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
 	}
-	return nil
+	return sch.Validate(inst)
 }
 
 // messages splits protocol output into decoded JSON lines.
@@ -136,7 +92,7 @@ func messages(t *testing.T, out []byte) []map[string]any {
 }
 
 func TestAirbyteMessagesMatchProtocol(t *testing.T) {
-	v := loadValidator(t, "airbyte_protocol_v1.json")
+	msgSchema := protocolSchema(t, "airbyte_protocol.yaml", "AirbyteMessage")
 	api := serveFixtures(t)
 	var out bytes.Buffer
 	cfg := testkit.Config(t, "http://x", "")
@@ -157,11 +113,33 @@ func TestAirbyteMessagesMatchProtocol(t *testing.T) {
 	_ = AirbyteError(&out, &config.Error{Msg: "bad"})
 	sink.Flush()
 
+	msgs := messages(t, out.Bytes())
+	// Every RECORD's data against its stream's json_schema in the CATALOG.
+	streamSchemas := map[string]*jsonschema.Schema{}
+	for _, m := range msgs {
+		if cat, ok := m["catalog"].(map[string]any); ok {
+			for _, s := range cat["streams"].([]any) {
+				st := s.(map[string]any)
+				name := st["name"].(string)
+				doc, _ := json.Marshal(st["json_schema"])
+				streamSchemas[name] = compileSchema(t, "file:///catalog/"+name+".json", doc, "")
+			}
+		}
+	}
 	kinds := map[string]int{}
 	var lastState any
-	for i, m := range messages(t, out.Bytes()) {
-		if err := v.check(map[string]any{"$ref": "#/definitions/AirbyteMessage"}, m, fmt.Sprintf("message[%d]", i)); err != nil {
-			t.Fatalf("%v\n%v", err, m)
+	for i, m := range msgs {
+		if err := validate(msgSchema, m); err != nil {
+			t.Fatalf("message[%d] is not an AirbyteMessage: %v\n%v", i, err, m)
+		}
+		if rec, ok := m["record"].(map[string]any); ok {
+			sch := streamSchemas[rec["stream"].(string)]
+			if sch == nil {
+				t.Fatalf("RECORD of stream %v, which the CATALOG does not list", rec["stream"])
+			}
+			if err := validate(sch, rec["data"]); err != nil {
+				t.Fatalf("message[%d]: the %s RECORD does not match its json_schema: %v", i, rec["stream"], err)
+			}
 		}
 		kind := m["type"].(string)
 		if tr, ok := m["trace"].(map[string]any); ok {
@@ -187,7 +165,6 @@ func TestAirbyteMessagesMatchProtocol(t *testing.T) {
 }
 
 func TestSingerMessagesMatchSpec(t *testing.T) {
-	v := loadValidator(t, "singer_messages.json")
 	api := serveFixtures(t)
 	var out bytes.Buffer
 	cfg := testkit.Config(t, "http://x", "")
@@ -201,23 +178,33 @@ func TestSingerMessagesMatchSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink.Flush()
-	schemaSeen := map[string]bool{}
+	envelopes := map[string]*jsonschema.Schema{}
+	for _, typ := range []string{"SCHEMA", "RECORD", "STATE"} {
+		envelopes[typ] = protocolSchema(t, "singer_messages.json", typ)
+	}
+	recordSchemas := map[string]*jsonschema.Schema{}
 	var lastState map[string]any
 	for i, m := range messages(t, out.Bytes()) {
 		typ, _ := m["type"].(string)
-		def := v.defs[typ]
-		if def == nil {
+		env := envelopes[typ]
+		if env == nil {
 			t.Fatalf("message[%d] has unknown type %q", i, typ)
 		}
-		if err := v.check(def, m, fmt.Sprintf("message[%d]", i)); err != nil {
-			t.Fatal(err)
+		if err := validate(env, m); err != nil {
+			t.Fatalf("message[%d] is not a Singer %s message: %v", i, typ, err)
 		}
 		switch typ {
 		case "SCHEMA":
-			schemaSeen[m["stream"].(string)] = true
+			doc, _ := json.Marshal(m["schema"])
+			name := m["stream"].(string)
+			recordSchemas[name] = compileSchema(t, "file:///singer/"+name+".json", doc, "")
 		case "RECORD":
-			if !schemaSeen[m["stream"].(string)] {
+			sch := recordSchemas[m["stream"].(string)]
+			if sch == nil {
 				t.Fatalf("RECORD for %s before its SCHEMA", m["stream"])
+			}
+			if err := validate(sch, m["record"]); err != nil {
+				t.Fatalf("message[%d]: the %s RECORD does not match its SCHEMA: %v", i, m["stream"], err)
 			}
 			if !sel[m["stream"].(string)] {
 				t.Fatalf("RECORD for unselected stream %s", m["stream"])
@@ -328,5 +315,51 @@ func TestFullRefreshResetsItsFamily(t *testing.T) {
 	st.Reset("calls")
 	if st.Calls.Watermark != nil {
 		t.Error("resetting the call family kept its watermark")
+	}
+}
+
+// TestProtocolSchemasRejectBadMessages: the published definitions, as the
+// tests above compile them, refuse what a source must not emit — so that
+// their passing means something.
+func TestProtocolSchemasRejectBadMessages(t *testing.T) {
+	msg := protocolSchema(t, "airbyte_protocol.yaml", "AirbyteMessage")
+	var catalog bytes.Buffer
+	if err := WriteAirbyteCatalog(&catalog); err != nil {
+		t.Fatal(err)
+	}
+	var calls []byte
+	for _, m := range messages(t, catalog.Bytes()) {
+		for _, s := range m["catalog"].(map[string]any)["streams"].([]any) {
+			if st := s.(map[string]any); st["name"] == "calls" {
+				calls, _ = json.Marshal(st["json_schema"])
+			}
+		}
+	}
+	callsSchema := compileSchema(t, "file:///catalog/calls.json", calls, "")
+	for _, tc := range []struct {
+		name   string
+		schema *jsonschema.Schema
+		doc    string
+	}{
+		{"unknown message type", msg, `{"type":"RECORDS"}`},
+		{"RECORD without stream", msg, `{"type":"RECORD","record":{"data":{},"emitted_at":1}}`},
+		{"RECORD with emitted_at as text", msg, `{"type":"RECORD","record":{"stream":"calls","data":{},"emitted_at":"now"}}`},
+		{"STATE of an unknown type", msg, `{"type":"STATE","state":{"type":"SHARED"}}`},
+		{"GLOBAL state whose stream_states is not a list", msg, `{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":{}}}}`},
+		{"STREAM_STATUS with an unknown status", msg, `{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"calls"},"status":"DONE"}}}`},
+		{"LOG with an unknown level", msg, `{"type":"LOG","log":{"level":"NOTICE","message":"x"}}`},
+		{"calls record without call_id", callsSchema, `{"title":"x"}`},
+		{"calls record with a date that is not RFC 3339", callsSchema, `{"call_id":"C1","started_at":"yesterday"}`},
+		{"calls record with a number for a string", callsSchema, `{"call_id":7}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v any
+			if err := json.Unmarshal([]byte(tc.doc), &v); err != nil {
+				t.Fatal(err)
+			}
+			if err := validate(tc.schema, v); err == nil {
+				t.Errorf("%s is accepted", tc.doc)
+			}
+		})
 	}
 }
