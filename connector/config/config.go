@@ -4,7 +4,6 @@
 package config
 
 import (
-	_ "embed"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,31 +18,39 @@ import (
 )
 
 // Config is the connector configuration: a JSON file, and the Airbyte spec.
+//
+// Each key is described once, here, in its field's tags: doc (for the
+// README's table and the spec's description; {x} is code, `x` in the
+// README, and [text](#anchor) a README link), default (a JSON
+// value, which finish applies: a test checks they agree), show (the default
+// as the README shows it, when not the JSON value) and the spec's
+// constraints (min, max, gt for an exclusive minimum, enum, examples,
+// secret). Spec and MarkdownTable are built from these tags.
 type Config struct {
-	BaseURL           string   `json:"base_url"`
-	APIToken          Secret   `json:"api_token"`
-	APITokenFile      string   `json:"api_token_file"`
-	AuthScheme        string   `json:"auth_scheme"`
-	StartDate         string   `json:"start_date"`
-	LookbackDays      int      `json:"lookback_days"`
-	LookbackHours     float64  `json:"lookback_hours"`
-	RequestsPerSecond float64  `json:"requests_per_second"`
-	MaxConcurrency    int      `json:"max_concurrency"`
-	Timeout           Duration `json:"timeout"`
-	MaxRetries        int      `json:"max_retries"`
-	SliceHours        float64  `json:"slice_hours"`
-	PendingMaxHours   float64  `json:"pending_max_hours"`
-	SettleHours       *float64 `json:"settle_hours"`
+	BaseURL           string   `json:"base_url" default:"\"https://chorus.ai\"" doc:"tenant host; regional and self-hosted tenants differ"`
+	APIToken          Secret   `json:"api_token" secret:"true" doc:"the Chorus API token (Personal Settings → API Access); or {api_token_file}, or the {CHORUS_API_TOKEN} environment variable"`
+	APITokenFile      string   `json:"api_token_file" doc:"a file holding the token (used when {api_token} is empty)"`
+	AuthScheme        string   `json:"auth_scheme" default:"\"raw\"" enum:"raw,bearer" doc:"{raw} sends {Authorization: <token>} (the official example); {bearer} sends {Bearer <token>}"`
+	StartDate         string   `json:"start_date" show:"now − {lookback_days}" examples:"2026-01-01,2026-01-01T00:00:00Z" doc:"first-run back-fill start: RFC 3339 or {YYYY-MM-DD}"`
+	LookbackDays      int      `json:"lookback_days" default:"30" min:"1" doc:"back-fill depth when {start_date} is empty, in days"`
+	LookbackHours     float64  `json:"lookback_hours" default:"24" gt:"0" doc:"window re-read before the watermark on every run (Chorus has no exactly-once iterator)"`
+	RequestsPerSecond float64  `json:"requests_per_second" default:"3" gt:"0" doc:"the starting and maximum rate of the budget shared by every request (burst 1); it comes down when the tenant answers 429 (see [adaptive rate budget](#how-incremental-sync-works))"`
+	MaxConcurrency    int      `json:"max_concurrency" default:"4" min:"1" max:"256" doc:"detail requests in flight"`
+	Timeout           Duration `json:"timeout" default:"\"60s\"" show:"{60s}" doc:"per request; a duration such as {30s} or a number of seconds"`
+	MaxRetries        int      `json:"max_retries" default:"6" min:"1" doc:"retries after 429, 5xx, network errors, truncated or unreadable bodies"`
+	SliceHours        float64  `json:"slice_hours" default:"168" gt:"0" doc:"listing window per checkpoint: a back-fill lists a week at a time and saves the state after each"`
+	PendingMaxHours   float64  `json:"pending_max_hours" default:"72" gt:"0" doc:"how long a call whose transcript is not ready is retried before it is recorded as {abandoned}"`
+	SettleHours       *float64 `json:"settle_hours" default:"72" min:"0" doc:"how long after it started a complete call is still re-read in the listing, because Chorus writes the AI summary, action items and CRM links hours later; a call whose listing changes in that time is fetched again and its rows replaced; {0} turns it off (see [settling calls](#how-incremental-sync-works))"`
 	// SyncSalesQualifications reads each newly complete call's sales
 	// qualification analysis: one more request per call.
-	SyncSalesQualifications bool   `json:"sync_sales_qualifications"`
-	MaxUtteranceBytes       int    `json:"max_utterance_bytes"`
-	MaxTranscriptByte       int    `json:"max_transcript_bytes"`
-	StateStore              string `json:"state_store"`
-	CustomersTable          string `json:"customers_table"`
+	SyncSalesQualifications bool `json:"sync_sales_qualifications" default:"false" doc:"also read each complete call's sales qualification analysis (MEDDIC, BANT, …) into {sales_qualifications}: one more request per call"`
 	// ScorecardsLookbackHours: how far before its cursor the scorecards
 	// listing starts again on every run.
-	ScorecardsLookbackHours float64 `json:"scorecards_lookback_hours"`
+	ScorecardsLookbackHours float64 `json:"scorecards_lookback_hours" default:"24" gt:"0" doc:"how far before the newest {submitted} time already listed the scorecards listing starts again on every run; scorecards listed again unchanged are not emitted again"`
+	MaxUtteranceBytes       int     `json:"max_utterance_bytes" default:"65536" min:"1" doc:"longer utterance texts are cut; the row says so ({text_truncated}, {_extra.truncation})"`
+	MaxTranscriptByte       int     `json:"max_transcript_bytes" default:"16777216" min:"1" show:"16 MiB" doc:"utterances beyond this much text per call are dropped; the calls row says so"`
+	StateStore              string  `json:"state_store" default:"\"file\"" enum:"file,warehouse" doc:"where {run} keeps the state: {file}, or {warehouse} (a table next to the data)"`
+	CustomersTable          string  `json:"customers_table" doc:"an existing warehouse table with the customer list (for the transforms), instead of {--customers FILE}"`
 
 	// Start is StartDate parsed (or now - LookbackDays).
 	Start time.Time `json:"-"`
@@ -245,7 +252,9 @@ func (c *Config) finish(now time.Time, envToken string) error {
 		c.Timeout.D = DefaultTimeout
 	}
 	switch c.StateStore {
-	case "", "file", "warehouse":
+	case "":
+		c.StateStore = "file"
+	case "file", "warehouse":
 	default:
 		return configErr("key \"state_store\": %q is not one of file, warehouse", c.StateStore)
 	}
@@ -349,7 +358,5 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.D.String()) }
 
 // SpecJSON is the connector's configuration schema (Airbyte
-// connectionSpecification); every key of Config appears in it.
-//
-//go:embed spec.json
-var SpecJSON []byte
+// connectionSpecification), built from Config's tags (see Spec).
+var SpecJSON = mustJSON(Spec())

@@ -1,13 +1,18 @@
 package config
 
 import (
-	"errors"
+	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 var now = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
@@ -122,26 +127,92 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 }
 
-// Every config key is documented in the spec and every spec key is a
-// config key.
-func TestSpecMatchesConfig(t *testing.T) {
-	var spec struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-	}
-	if err := json.Unmarshal(SpecJSON, &spec); err != nil {
+var update = flag.Bool("update", false, "rewrite the README's configuration table")
+
+// TestDefaultsAreTheDocumented: the default each key's tag documents (and
+// the spec and README show) is the value Parse applies.
+func TestDefaultsAreTheDocumented(t *testing.T) {
+	c, err := Parse([]byte(`{}`), now, "tok")
+	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg map[string]any
-	b, _ := json.Marshal(Config{})
-	_ = json.Unmarshal(b, &cfg)
-	for k := range cfg {
-		if _, ok := spec.Properties[k]; !ok {
-			t.Errorf("config key %q is not in spec.json", k)
+	got := reflect.ValueOf(*c)
+	for _, k := range keys() {
+		if k.def == nil {
+			continue
+		}
+		want := reflect.New(k.field.Type)
+		if err := json.Unmarshal(k.def, want.Interface()); err != nil {
+			t.Fatalf("%s: default %s: %v", k.name, k.def, err)
+		}
+		if v := got.FieldByIndex(k.field.Index); !reflect.DeepEqual(v.Interface(), want.Elem().Interface()) {
+			t.Errorf("%s: Parse applies %v, the tag documents %s", k.name, v.Interface(), k.def)
 		}
 	}
-	for k := range spec.Properties {
-		if _, ok := cfg[k]; !ok {
-			t.Errorf("spec.json key %q is not a config key", k)
+}
+
+// TestSpecAgreesWithParse: the spec, as a JSON Schema, accepts the
+// documents Parse accepts and refuses the ones it refuses.
+func TestSpecAgreesWithParse(t *testing.T) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SpecJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("spec.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("spec.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []string{
+		`{"api_token":"t"}`,
+		`{"api_token":"t","auth_scheme":"bearer","max_concurrency":256,"timeout":"30s","settle_hours":0}`,
+		`{"api_token":"t","timeout":12.5,"state_store":"warehouse","start_date":"2026-01-01","sync_sales_qualifications":true}`,
+		`{"api_token":"t","auth_scheme":"basic"}`,
+		`{"api_token":"t","max_concurrency":257}`,
+		`{"api_token":"t","requests_per_second":-1}`,
+		`{"api_token":"t","settle_hours":-2}`,
+		`{"api_token":"t","state_store":"s3"}`,
+		`{"api_token":"t","lookback_days":"7"}`,
+		`{"api_token":"t","unknown_key":1}`,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(tc))
+		if err != nil {
+			t.Fatal(err)
 		}
+		specErr := sch.Validate(inst)
+		_, parseErr := Parse([]byte(tc), now, "")
+		if (specErr == nil) != (parseErr == nil) {
+			t.Errorf("%s: the spec says %v, Parse says %v", tc, specErr, parseErr)
+		}
+	}
+}
+
+// TestREADMEConfigTable: the README's configuration table is
+// MarkdownTable (go test ./connector/config -run README -update rewrites
+// it).
+func TestREADMEConfigTable(t *testing.T) {
+	const begin, end = "<!-- config table: generated from connector/config (go test ./connector/config -run README -update) -->\n", "<!-- end of config table -->"
+	path := filepath.Join("..", "..", "README.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q … %q section", strings.TrimSpace(begin), end)
+	}
+	want := MarkdownTable()
+	if got := readme[i+len(begin) : j]; got != want {
+		if *update {
+			if err := os.WriteFile(path, []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("README.md's configuration table is not the one Config documents; run go test ./connector/config -run README -update\n--- README\n%s--- Config\n%s", got, want)
 	}
 }
