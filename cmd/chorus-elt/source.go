@@ -89,20 +89,16 @@ func discoverCommand(e *env) *cli.Command {
 	}
 }
 
-// loadState reads --state; Airbyte and Singer envelopes are accepted.
+// loadState reads --state (Airbyte and Singer envelopes are accepted): a
+// path given that does not exist is an error, not a fresh start.
 func loadState(path string, cfg *config.Config) (*state.State, error) {
 	if path == "" {
 		return state.New(cfg.BaseURL), nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, &state.Error{Msg: fmt.Sprintf("state: cannot read %s: %v", path, err)}
 	}
-	st, err := state.Parse(b, cfg.BaseURL)
-	if err != nil {
-		return nil, &state.Error{Msg: fmt.Sprintf("%v (file %s)", err, path)}
-	}
-	return st, nil
+	return state.Load(path, cfg.BaseURL)
 }
 
 func readCommand(e *env) *cli.Command {
