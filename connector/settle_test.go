@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
@@ -28,8 +30,8 @@ type rowsSink struct {
 
 func newRowsSink() *rowsSink { return &rowsSink{rows: map[string][]engine.Row{}} }
 
-func (s *rowsSink) Write(_ context.Context, stream string, r engine.Row) error {
-	s.rows[stream] = append(s.rows[stream], r)
+func (s *rowsSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
+	s.rows[stream] = append(s.rows[stream], engine.RowsOf(rec)...)
 	return nil
 }
 

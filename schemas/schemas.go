@@ -1,7 +1,8 @@
 // Package schemas holds one JSON Schema per stream. They are the single source
-// of truth: the Airbyte catalog, the Singer SCHEMA messages, the Parquet
-// schema and the warehouse DDL are all derived from the Stream values parsed
-// here.
+// of truth: the Airbyte catalog, the Singer SCHEMA messages and the Arrow
+// schema are derived from the Stream values parsed here; the Arrow schema
+// (Stream.Arrow) is the one type system the rows are built in, and the
+// Parquet, DuckDB and BigQuery types are each mapped from it.
 package schemas
 
 import (
@@ -12,6 +13,9 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 //go:embed *.json
@@ -50,6 +54,61 @@ type Stream struct {
 	Columns     []Column
 	// JSON is the schema document itself, for catalogs and SCHEMA messages.
 	JSON json.RawMessage
+
+	arrow *arrow.Schema
+}
+
+// Arrow is the stream's Arrow schema, derived once when the schema is
+// parsed: one field per column, in column order, with the column's
+// nullability (see ArrowType; a JSON column is a string field marked with
+// JSONMetadata).
+func (s *Stream) Arrow() *arrow.Schema { return s.arrow }
+
+// ArrowType is the Arrow type of a logical column type. Timestamps are
+// microseconds in UTC (Parquet TIMESTAMP, adjusted to UTC); dates are days
+// (DATE32); JSON documents are strings.
+func ArrowType(t Type) arrow.DataType {
+	switch t {
+	case Integer:
+		return arrow.PrimitiveTypes.Int64
+	case Number:
+		return arrow.PrimitiveTypes.Float64
+	case Boolean:
+		return arrow.FixedWidthTypes.Boolean
+	case Timestamp:
+		return arrow.FixedWidthTypes.Timestamp_us
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case IntList:
+		return arrow.ListOf(arrow.PrimitiveTypes.Int64)
+	case StrList:
+		return arrow.ListOf(arrow.BinaryTypes.String)
+	default: // String, JSON
+		return arrow.BinaryTypes.String
+	}
+}
+
+// JSONMetadataKey marks, in an Arrow field's metadata, a string field that
+// holds a JSON document (the schema's x-json): the one logical type the
+// Arrow type alone does not tell. IsJSON reads it.
+const JSONMetadataKey = "chorus.x-json"
+
+// IsJSON reports whether an Arrow field of a stream schema holds JSON text.
+func IsJSON(f arrow.Field) bool {
+	v, ok := f.Metadata.GetValue(JSONMetadataKey)
+	return ok && v == "true"
+}
+
+func arrowSchema(s *Stream) *arrow.Schema {
+	fields := make([]arrow.Field, 0, len(s.Columns))
+	for _, c := range s.Columns {
+		f := arrow.Field{Name: c.Name, Type: ArrowType(c.Type), Nullable: c.Nullable}
+		if c.Type == JSON {
+			f.Metadata = arrow.NewMetadata([]string{JSONMetadataKey}, []string{"true"})
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(fields, nil)
 }
 
 // Lineage columns every stream carries.
@@ -114,19 +173,23 @@ var Order = []string{
 	"scorecards", "scorecard_answers",
 }
 
-var all = mustLoad()
+// all parses the embedded schemas on first use rather than at program
+// start: every command pays for package initialisation, and `--help` or
+// `transcript` never reads a schema.
+var all = sync.OnceValue(mustLoad)
 
 // All returns every stream in Order.
 func All() []*Stream {
+	m := all()
 	out := make([]*Stream, 0, len(Order))
 	for _, n := range Order {
-		out = append(out, all[n])
+		out = append(out, m[n])
 	}
 	return out
 }
 
 // Get returns the named stream, or nil.
-func Get(name string) *Stream { return all[name] }
+func Get(name string) *Stream { return all()[name] }
 
 // Names returns the stream names in Order.
 func Names() []string { return append([]string(nil), Order...) }
@@ -197,6 +260,7 @@ func Parse(doc []byte) (*Stream, error) {
 			return nil, fmt.Errorf("schema %s: lineage column %q is missing", s.Name, l)
 		}
 	}
+	s.arrow = arrowSchema(s)
 	return s, nil
 }
 

@@ -28,8 +28,8 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, ok := plainString(b)
+		if !ok && json.Unmarshal(b, &s) != nil {
 			return nil
 		}
 		if t, ok := parseAPITime(s); ok {
@@ -62,8 +62,12 @@ func parseAPITime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil && v > minEpoch && v < maxEpoch {
-		return epoch(v), true
+	// (No number has a colon or a space: an ISO time is not tried as one,
+	// which would cost a failed parse and its error.)
+	if !strings.ContainsAny(s, ": ") {
+		if v, err := strconv.ParseFloat(s, 64); err == nil && v > minEpoch && v < maxEpoch {
+			return epoch(v), true
+		}
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -117,6 +121,10 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*f = ""
 	case b[0] == '"':
+		if s, ok := plainString(b); ok {
+			*f = flexString(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			*f = ""
@@ -295,6 +303,26 @@ func NormalizeParticipantType(s string) string {
 // the keys it did not use are returned. ok is false when raw is not an
 // object.
 func object(raw json.RawMessage, take func(key string, val json.RawMessage) bool) (left Extra, ok bool) {
+	var buf [24]member
+	if ms, ok := appendMembers(buf[:0], raw); ok {
+		for _, m := range ms {
+			k := string(m.key)
+			if take(k, m.val) {
+				continue
+			}
+			if left == nil {
+				left = Extra{}
+			}
+			left[k] = keepRaw(m.val)
+		}
+		return left, true
+	}
+	return objectMap(raw, take)
+}
+
+// objectMap is object through a map decoded by goccy: for what the scanner
+// does not take.
+func objectMap(raw json.RawMessage, take func(key string, val json.RawMessage) bool) (left Extra, ok bool) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return nil, false
@@ -338,11 +366,25 @@ func takeList(v json.RawMessage, take func(json.RawMessage) bool) bool {
 	if isNull(v) {
 		return true
 	}
+	all := true
+	if elements(v, func(it []byte) {
+		if !take(it) {
+			all = false
+		}
+	}) {
+		return all
+	}
+	return listDecoded(v, take)
+}
+
+// listDecoded is takeList through the elements decoded by goccy: for what
+// the scanner does not take.
+func listDecoded(v json.RawMessage, take func(json.RawMessage) bool) bool {
+	all := true
 	var items []json.RawMessage
 	if json.Unmarshal(v, &items) != nil {
 		return false
 	}
-	all := true
 	for _, it := range items {
 		if !take(it) {
 			all = false
@@ -356,42 +398,51 @@ func isNull(v json.RawMessage) bool {
 	return len(v) == 0 || string(v) == "null"
 }
 
+// The take functions read one value of a body the client validated (the
+// values handed to a take function are always single, valid JSON values), so
+// they call the tolerant decoders directly rather than through
+// json.Unmarshal, which would copy and scan the value first to the same
+// effect.
+
 // takeStr reads a string (numbers and booleans are taken as their text).
 func takeStr(v json.RawMessage, dst *string) bool {
 	var f flexString
-	_ = json.Unmarshal(v, &f)
+	_ = f.UnmarshalJSON(v)
 	*dst = string(f)
 	if f != "" || isNull(v) {
 		return true
 	}
+	if _, ok := plainString(bytes.TrimSpace(v)); ok {
+		return true // the empty string
+	}
 	var s string
-	return json.Unmarshal(v, &s) == nil // the empty string
+	return json.Unmarshal(v, &s) == nil // the empty string, escaped
 }
 
 func takeInt(v json.RawMessage, dst **int64) bool {
 	var f flexInt
-	_ = json.Unmarshal(v, &f)
+	_ = f.UnmarshalJSON(v)
 	*dst = f.V
 	return f.V != nil || isNull(v)
 }
 
 func takeFloat(v json.RawMessage, dst **float64) bool {
 	var f flexFloat
-	_ = json.Unmarshal(v, &f)
+	_ = f.UnmarshalJSON(v)
 	*dst = f.V
 	return f.V != nil || isNull(v)
 }
 
 func takeBool(v json.RawMessage, dst **bool) bool {
 	var f flexBool
-	_ = json.Unmarshal(v, &f)
+	_ = f.UnmarshalJSON(v)
 	*dst = f.V
 	return f.V != nil || isNull(v)
 }
 
 func takeTime(v json.RawMessage, dst **time.Time) bool {
 	var f flexTime
-	_ = json.Unmarshal(v, &f)
+	_ = f.UnmarshalJSON(v)
 	*dst = f.T
 	return f.T != nil || isNull(v)
 }

@@ -216,12 +216,14 @@ func (a *V3) GetConversation(ctx context.Context, id string) (*Conversation, err
 	if err := a.c.GetJSON(ctx, client.Request{Path: path, Accept: jsonAPI}, &doc); err != nil {
 		return nil, err
 	}
-	var res struct {
-		Type       string          `json:"type"`
-		ID         flexString      `json:"id"`
-		Attributes json.RawMessage `json:"attributes"`
+	var res resourceDoc
+	if !res.scan(doc.Data) {
+		res = resourceDoc{}
+		if err := json.Unmarshal(doc.Data, &res); err != nil {
+			res.Attributes = nil
+		}
 	}
-	if err := json.Unmarshal(doc.Data, &res); err != nil || len(res.Attributes) == 0 {
+	if len(res.Attributes) == 0 {
 		return nil, &client.APIError{Path: path, Detail: "response has no data.attributes object"}
 	}
 	conv, err := decodeConversation(res.Attributes)
@@ -233,6 +235,50 @@ func (a *V3) GetConversation(ctx context.Context, id string) (*Conversation, err
 		conv.ID = id
 	}
 	return conv, nil
+}
+
+// resourceDoc is the head of a JSON:API resource.
+type resourceDoc struct {
+	Type       string          `json:"type"`
+	ID         flexString      `json:"id"`
+	Attributes json.RawMessage `json:"attributes"`
+}
+
+var resourceDocKeys = map[string]bool{"type": true, "id": true, "attributes": true}
+
+// scan reads the resource's head from its members in place, without copying
+// the attributes (the bulk of a conversation). It reports false where it
+// would not read it as goccy's struct decoding does (a type that is not a
+// string, a key differing from type, id or attributes only in case), and
+// the caller decodes it so.
+func (r *resourceDoc) scan(raw []byte) bool {
+	var buf [8]member
+	ms, ok := appendMembers(buf[:0], raw)
+	if !ok {
+		return false
+	}
+	for _, m := range ms {
+		switch string(m.key) {
+		case "type":
+			if isNull(m.val) {
+				continue
+			}
+			t, ok := plainString(m.val)
+			if !ok {
+				return false
+			}
+			r.Type = t
+		case "id":
+			_ = r.ID.UnmarshalJSON(m.val)
+		case "attributes":
+			r.Attributes = m.val
+		default:
+			if knownFold(m.key, resourceDocKeys) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // decodeConversation reads the attributes of a RecordingDoc.
@@ -339,13 +385,7 @@ func decodeConversation(attrs json.RawMessage) (*Conversation, error) {
 				case "has_meeting_summary":
 					return takeBool(v, &c.HasMeetingSummary)
 				case "utterances":
-					return takeList(v, func(r json.RawMessage) bool {
-						u, ok := decodeUtterance(r, len(c.Utterances))
-						if ok {
-							c.Utterances = append(c.Utterances, u)
-						}
-						return ok
-					})
+					return takeUtterances(v, &c.Utterances)
 				case "trackers":
 					return takeList(v, func(r json.RawMessage) bool {
 						t, ok := decodeTracker(r)
@@ -424,20 +464,71 @@ type utteranceJSON struct {
 var utteranceKeys = keySet("id", "index", "date_time", "snippet_time", "snippet_length", "snippet_word_count",
 	"snippet", "speaker_id", "speaker_name", "speaker_type", "engaging")
 
+// utteranceKeysFolded are utteranceKeys in lower case.
+var utteranceKeysFolded = foldSet(utteranceKeys)
+
+// takeUtterances reads the utterance list v into dst, as takeList with
+// decodeUtterance would, in one pass over the list: each utterance's members
+// are found as the list is walked.
+func takeUtterances(v json.RawMessage, dst *[]Utterance) bool {
+	if isNull(v) {
+		return true
+	}
+	before, all := len(*dst), true
+	if objectElements(v, func(r []byte, ms []member, scanned bool) {
+		u, ok := decodeUtteranceFrom(r, ms, scanned, len(*dst))
+		if ok {
+			*dst = append(*dst, u)
+		} else {
+			all = false
+		}
+	}) {
+		return all
+	}
+	*dst = (*dst)[:before]
+	return takeList(v, func(r json.RawMessage) bool {
+		u, ok := decodeUtterance(r, len(*dst))
+		if ok {
+			*dst = append(*dst, u)
+		}
+		return ok
+	})
+}
+
 // decodeUtterance reads one utterance; pos is its position in the list (its
-// index when it has none). Utterances are the bulk of every response, so
-// they are decoded into a struct in one pass, the unmodelled keys in a second.
+// index when it has none).
 func decodeUtterance(r json.RawMessage, pos int) (Utterance, bool) {
+	var buf [16]member
+	ms, ok := appendMembers(buf[:0], r)
+	return decodeUtteranceFrom(r, ms, ok, pos)
+}
+
+// decodeUtteranceFrom reads one utterance r whose members ms were found
+// (scanned) by the scanner. Utterances are the bulk of every response: they
+// are read in one pass over their members (utteranceMembers), which fills
+// the fields and keeps the keys not modelled; an utterance that pass does
+// not take (not an object, a key with an escape, a key that differs from a
+// modelled one only in case) is decoded into a struct by goccy and its
+// unmodelled keys found in a second pass, with the same result.
+func decodeUtteranceFrom(r json.RawMessage, ms []member, scanned bool, pos int) (Utterance, bool) {
 	var u utteranceJSON
-	if err := json.Unmarshal(r, &u); err != nil {
-		return Utterance{}, false
+	var extra Extra
+	ok := scanned
+	if ok {
+		extra, ok = utteranceMembers(ms, &u)
+	}
+	if !ok {
+		u = utteranceJSON{}
+		if err := json.Unmarshal(r, &u); err != nil {
+			return Utterance{}, false
+		}
+		extra = extraFields(r, utteranceKeys)
 	}
 	idx := pos
 	if u.Index.V != nil {
 		idx = int(*u.Index.V)
 	}
 	speaker := u.SpeakerID.V
-	extra := extraFields(r, utteranceKeys)
 	typ := NormalizeSpeakerType(string(u.SpeakerType))
 	if raw := string(u.SpeakerType); raw != "" && raw != typ { // "cust", or a type we do not know: kept as sent
 		if extra == nil {
@@ -456,6 +547,65 @@ func decodeUtterance(r json.RawMessage, pos int) (Utterance, bool) {
 		WordCount: u.WordCount.V, Text: string(u.Snippet), SpeakerID: speaker, SpeakerName: string(u.SpeakerName),
 		SpeakerType: typ, Engaging: u.Engaging.V, Extra: extra,
 	}, true
+}
+
+// scanUtterance reads an utterance object in one pass (see
+// utteranceMembers); false when it cannot stand in for the struct decoding.
+func scanUtterance(r json.RawMessage, u *utteranceJSON) (Extra, bool) {
+	var buf [16]member
+	ms, ok := appendMembers(buf[:0], r)
+	if !ok {
+		return nil, false
+	}
+	return utteranceMembers(ms, u)
+}
+
+// utteranceMembers reads the members of an utterance into u, each value
+// through the same decoder goccy would call for its field, and returns the
+// members not modelled (as extraFields would). It reports false when it
+// cannot stand in for the struct decoding (a key that differs from a
+// modelled one only in case, which goccy would take for that field).
+func utteranceMembers(ms []member, u *utteranceJSON) (Extra, bool) {
+	var extra Extra
+	for _, m := range ms {
+		var err error
+		switch string(m.key) {
+		case "id":
+			err = u.ID.UnmarshalJSON(m.val)
+		case "index":
+			err = u.Index.UnmarshalJSON(m.val)
+		case "date_time":
+			err = u.DateTime.UnmarshalJSON(m.val)
+		case "snippet_time":
+			err = u.SnippetTime.UnmarshalJSON(m.val)
+		case "snippet_length":
+			err = u.Length.UnmarshalJSON(m.val)
+		case "snippet_word_count":
+			err = u.WordCount.UnmarshalJSON(m.val)
+		case "snippet":
+			err = u.Snippet.UnmarshalJSON(m.val)
+		case "speaker_id":
+			err = u.SpeakerID.UnmarshalJSON(m.val)
+		case "speaker_name":
+			err = u.SpeakerName.UnmarshalJSON(m.val)
+		case "speaker_type":
+			err = u.SpeakerType.UnmarshalJSON(m.val)
+		case "engaging":
+			err = u.Engaging.UnmarshalJSON(m.val)
+		default:
+			if knownFold(m.key, utteranceKeysFolded) {
+				return nil, false
+			}
+			if extra == nil {
+				extra = make(Extra, 2)
+			}
+			extra[internKey(m.key)] = keepRaw(m.val)
+		}
+		if err != nil {
+			return nil, false
+		}
+	}
+	return extra, true
 }
 
 func decodeTracker(r json.RawMessage) (Tracker, bool) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
@@ -17,7 +19,10 @@ import (
 // discardSink counts rows.
 type discardSink struct{ rows int }
 
-func (d *discardSink) Write(context.Context, string, Row) error       { d.rows++; return nil }
+func (d *discardSink) WriteBatch(_ context.Context, _ string, rec arrow.RecordBatch) error {
+	d.rows += int(rec.NumRows())
+	return nil
+}
 func (d *discardSink) Checkpoint(context.Context, *state.State) error { return nil }
 
 // TestAdaptiveBudgetTenant syncs the simulated tenant over HTTP under its

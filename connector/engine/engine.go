@@ -12,7 +12,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/client"
@@ -43,11 +46,14 @@ type API interface {
 	ListScorecards(ctx context.Context, q chorusapi.ScorecardQuery) (chorusapi.ScorecardPage, error)
 }
 
-// Sink receives what a sync produces. Write is called from one goroutine,
-// in order. Checkpoint is called after a finished slice: everything written
-// before it must be made durable before the state is persisted.
+// Sink receives what a sync produces. WriteBatch receives rows of one
+// stream as an Arrow record of the stream's schema (schemas.Stream.Arrow),
+// the rows of each stream in order; it is called from one goroutine, and the
+// record is released when it returns (a sink that keeps it retains it).
+// Checkpoint is called after a finished slice: everything written before it
+// must be made durable before the state is persisted.
 type Sink interface {
-	Write(ctx context.Context, stream string, row Row) error
+	WriteBatch(ctx context.Context, stream string, rec arrow.RecordBatch) error
 	Checkpoint(ctx context.Context, st *state.State) error
 }
 
@@ -124,6 +130,12 @@ type Syncer struct {
 	sum      Summary
 	done     map[string]bool // call ids handled in this run
 	listed   map[string]bool // engagement ids whose engagements row this run wrote
+	// local holds the rows the consumer builds itself (engagements, calls
+	// without a detail, the directory, scorecards) until a record of the
+	// same stream is written or a checkpoint comes; batches are the
+	// fetching goroutines' batches, reused.
+	local   *Batch
+	batches sync.Pool
 }
 
 // Sync runs one sync into sink, starting from st, which it updates. It
@@ -138,6 +150,9 @@ func Sync(ctx context.Context, opt Options, st *state.State, sink Sink) (*Summar
 		s.now = time.Now
 	}
 	s.status, _ = sink.(StatusSink)
+	s.local = newBatch(s.selected, opt.SyncID, s.now)
+	s.local.rowTime = true
+	s.batches.New = func() any { return newBatch(s.selected, opt.SyncID, s.now) }
 	s.lim = limits{utteranceBytes: opt.Config.MaxUtteranceBytes, transcriptBytes: opt.Config.MaxTranscriptByte}
 	for _, c := range childStreams {
 		if s.selected(c) && (c != "sales_qualifications" || opt.Config.SyncSalesQualifications) {
@@ -180,16 +195,62 @@ func (s *Syncer) anySelected(f schemas.Family) bool {
 	return false
 }
 
-func (s *Syncer) emit(ctx context.Context) emitter {
-	return func(stream string, row Row) error {
-		if !s.selected(stream) {
-			return nil
+// localFlushRows is how many rows of a stream the consumer's own batch
+// holds before it writes them.
+const localFlushRows = 4096
+
+// write hands records to the sink, in order, and releases them. The
+// consumer's own rows of a stream are written before a record of the same
+// stream, so that every stream's rows reach the sink in the order they were
+// produced.
+func (s *Syncer) write(ctx context.Context, recs []StreamRecord) error {
+	for i, r := range recs {
+		err := s.flushLocal(ctx, r.Stream)
+		if err == nil {
+			s.sum.Rows[r.Stream] += r.Rec.NumRows()
+			err = s.sink.WriteBatch(ctx, r.Stream, r.Rec)
 		}
-		s.sum.Rows[stream]++
-		row[schemas.ExtractedAt] = s.now().UTC()
-		row[schemas.SyncID] = s.opt.SyncID
-		return s.sink.Write(ctx, stream, row)
+		r.Rec.Release()
+		if err != nil {
+			releaseAll(recs[i+1:])
+			return err
+		}
 	}
+	return nil
+}
+
+// flushLocal writes the consumer's own rows of stream.
+func (s *Syncer) flushLocal(ctx context.Context, stream string) error {
+	id, _ := streamByName(stream)
+	rec, err := s.local.take(id)
+	if rec == nil || err != nil {
+		return err
+	}
+	defer rec.Release()
+	s.sum.Rows[stream] += rec.NumRows()
+	return s.sink.WriteBatch(ctx, stream, rec)
+}
+
+// flushLocalAll writes every row the consumer holds (before a checkpoint),
+// or, with full set, the streams that hold localFlushRows rows or more.
+func (s *Syncer) flushLocalAll(ctx context.Context, full bool) error {
+	for _, id := range append([]streamID(nil), s.local.touched...) {
+		if r := s.local.rows[id]; full && r.rows < localFlushRows {
+			continue
+		}
+		if err := s.flushLocal(ctx, streamSchemas[id].Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpoint writes the consumer's rows, then checkpoints the sink.
+func (s *Syncer) checkpoint(ctx context.Context, st *state.State) error {
+	if err := s.flushLocalAll(ctx, false); err != nil {
+		return err
+	}
+	return s.sink.Checkpoint(ctx, st)
 }
 
 func (s *Syncer) setStatus(f schemas.Family, status string) {
@@ -231,7 +292,6 @@ func (s *Syncer) interrupted() error {
 }
 
 func (s *Syncer) syncDirectory(ctx context.Context, st *state.State) error {
-	emit := s.emit(ctx)
 	now := s.now().UTC()
 	if s.selected("users") || s.selected("user_teams") {
 		users, err := s.opt.API.ListUsers(ctx)
@@ -239,28 +299,10 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *state.State) error {
 		if err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		for _, u := range users {
-			r := Row{"user_id": u.ID, "name": nullStr(u.Name), "first_name": nullStr(u.FirstName), "last_name": nullStr(u.LastName),
-				"email": nullStr(u.Email), "person_id": ptrVal(u.PersonID), "manager_id": ptrVal(u.ManagerID), "role": nullStr(u.Role),
-				"title": nullStr(u.Title), "license_type": nullStr(u.LicenseType), "team_ids": u.TeamIDs,
-				"primary_team_id": ptrVal(u.PrimaryTeam), "created_on": timeVal(u.CreatedOn), "invalidated": ptrVal(u.Invalidated)}
-			if u.TeamIDs == nil {
-				r["team_ids"] = []int64{}
-			}
-			if u.Invalidated != nil {
-				r["active"] = !*u.Invalidated
-			}
-			if len(u.Extra) > 0 {
-				r["_extra"] = mustJSON(u.Extra)
-			}
-			if err := emit("users", r); err != nil {
+		for i := range users {
+			userRows(s.local, &users[i])
+			if err := s.flushLocalAll(ctx, true); err != nil {
 				return err
-			}
-			for _, team := range u.TeamIDs {
-				primary := u.PrimaryTeam != nil && *u.PrimaryTeam == team
-				if err := emit("user_teams", Row{"user_id": u.ID, "team_id": fmt.Sprint(team), "is_primary": primary}); err != nil {
-					return err
-				}
 			}
 		}
 		st.Stream("users").SyncedAt = &now
@@ -271,22 +313,12 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *state.State) error {
 		if err != nil {
 			return fmt.Errorf("teams: %w", err)
 		}
-		for _, t := range teams {
-			r := Row{"team_id": t.ID, "name": nullStr(t.Name), "manager_user_id": ptrVal(t.ManagerUserID),
-				"parent_team_id": nullStr(t.ParentTeamID), "user_ids": t.UserIDs}
-			if t.UserIDs == nil {
-				r["user_ids"] = []int64{}
-			}
-			if len(t.Extra) > 0 {
-				r["_extra"] = mustJSON(t.Extra)
-			}
-			if err := emit("teams", r); err != nil {
-				return err
-			}
+		for i := range teams {
+			teamRow(s.local, &teams[i])
 		}
 		st.Stream("teams").SyncedAt = &now
 	}
-	return s.sink.Checkpoint(ctx, st)
+	return s.checkpoint(ctx, st)
 }
 
 // window returns the range of start times this run lists.
@@ -363,7 +395,7 @@ func (s *Syncer) syncCalls(ctx context.Context, st *state.State) error {
 		}
 	}
 	s.prune(st)
-	if err := s.sink.Checkpoint(ctx, st); err != nil {
+	if err := s.checkpoint(ctx, st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if s.stopped() {
@@ -384,11 +416,17 @@ func (s *Syncer) newProducer(st *state.State) *producer {
 // consume emits what the producer queues, in order, and checkpoints at the
 // end of each slice. After a failure it cancels the producer and drains it.
 func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *state.State, p *producer, move bool) error {
-	emit := s.emit(ctx)
 	var err error
 	for it := range p.items {
 		if err != nil {
-			continue // draining after a failure
+			if it.result != nil { // draining after a failure
+				select {
+				case r := <-it.result:
+					releaseAll(r.recs)
+				case <-ctx.Done():
+				}
+			}
+			continue
 		}
 		switch {
 		case it.sliceEnd != nil:
@@ -398,15 +436,16 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *sta
 				st.Calls.Watermark = &w
 			}
 			s.prune(st)
-			if err = s.sink.Checkpoint(ctx, st); err != nil {
+			if err = s.checkpoint(ctx, st); err != nil {
 				err = fmt.Errorf("checkpoint: %w", err)
 			}
 		case it.vanished != "":
 			s.vanished(st, it.vanished)
 		case it.listing:
-			err = emit("engagements", engagementRow(&it.eng))
+			engagementRow(s.local, &it.eng)
+			err = s.flushLocalAll(ctx, true)
 		default:
-			err = s.handle(ctx, st, it, emit)
+			err = s.handle(ctx, st, it)
 			if it.result != nil {
 				<-p.ahead
 			}
@@ -442,9 +481,9 @@ type work struct {
 type detailResult struct {
 	conv   *chorusapi.Conversation
 	err    error
-	qualed bool        // a sales qualification request was made
-	status string      // when err is nil: complete, no_show or pending
-	rows   []streamRow // the call's rows, built by the fetching goroutine
+	qualed bool           // a sales qualification request was made
+	status string         // when err is nil: complete, no_show or pending
+	recs   []StreamRecord // the call's rows, built by the fetching goroutine
 }
 
 // producer lists and dispatches detail requests. It owns the counters it
@@ -633,17 +672,28 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 			// the costly part of a call after decoding; it runs here, in
 			// parallel, and the consumer only writes them in order.
 			if r.status = detailStatus(c); r.status != StatusPending {
-				r.rows = callRows(&e, c, r.status, p.s.lim, p.s.children)
+				b := p.s.batches.Get().(*Batch)
+				callRows(b, &e, c, r.status, p.s.lim, p.s.children)
 				if r.status == StatusComplete && slices.Contains(p.s.children, "sales_qualifications") {
 					r.qualed = true
 					q, err := p.s.opt.API.GetSalesQualification(ctx, e.ID)
 					var nf *client.NotFoundError
 					switch {
 					case err == nil:
-						r.rows = append(r.rows, qualificationRows(e.ID, q)...)
+						qualificationRows(b, e.ID, q)
 					case !errors.As(err, &nf):
 						r.err = fmt.Errorf("sales qualification: %w", err)
 					}
+				}
+				recs, err := b.Records()
+				p.s.batches.Put(b)
+				switch {
+				case err != nil && r.err == nil:
+					r.err = fmt.Errorf("call %s: rows: %w", e.ID, err)
+				case r.err != nil:
+					releaseAll(recs)
+				default:
+					r.recs = recs
 				}
 			}
 		}
@@ -673,12 +723,12 @@ func detailStatus(c *chorusapi.Conversation) string {
 }
 
 // handle emits one call of the pipeline.
-func (s *Syncer) handle(ctx context.Context, st *state.State, w work, emit emitter) error {
+func (s *Syncer) handle(ctx context.Context, st *state.State, w work) error {
 	switch w.action {
 	case StatusNoShow:
-		return s.finish(st, &w.eng, nil, callRows(&w.eng, nil, StatusNoShow, s.lim, s.children), StatusNoShow, emit)
+		return s.finishLocal(ctx, st, &w.eng, StatusNoShow)
 	case StatusPending:
-		return s.markPending(st, &w.eng, emit)
+		return s.markPending(ctx, st, &w.eng)
 	}
 	var r detailResult
 	select {
@@ -691,9 +741,9 @@ func (s *Syncer) handle(ctx context.Context, st *state.State, w work, emit emitt
 		s.sum.QualificationRequests++
 	}
 	if w.action == actRefetch {
-		return s.handleRefetch(st, &w.eng, r, emit)
+		return s.handleRefetch(ctx, st, &w.eng, r)
 	}
-	return s.handleDetail(st, &w.eng, r, emit)
+	return s.handleDetail(ctx, st, &w.eng, r)
 }
 
 // prune forgets known calls that no future run lists again or re-reads:
@@ -768,24 +818,24 @@ func (s *Syncer) list(ctx context.Context, q chorusapi.ListQuery) ([]chorusapi.E
 	}
 }
 
-func (s *Syncer) handleDetail(st *state.State, e *chorusapi.Engagement, r detailResult, emit emitter) error {
+func (s *Syncer) handleDetail(ctx context.Context, st *state.State, e *chorusapi.Engagement, r detailResult) error {
 	var nf *client.NotFoundError
 	switch {
 	case errors.As(r.err, &nf):
 		s.sum.NotFound++
-		return s.finish(st, e, nil, callRows(e, nil, StatusNotFound, s.lim, s.children), StatusNotFound, emit)
+		return s.finishLocal(ctx, st, e, StatusNotFound)
 	case r.err != nil:
 		return fmt.Errorf("call %s: %w", e.ID, r.err)
 	case r.status == StatusPending:
-		return s.markPending(st, e, emit)
+		return s.markPending(ctx, st, e)
 	}
-	return s.finish(st, e, r.conv, r.rows, r.status, emit)
+	return s.finish(ctx, st, e, r.conv, r.recs, r.status)
 }
 
 // handleRefetch writes a settling call read again: its rows replace the
 // ones written before only when its content changed. A call that is gone
 // (404) or no longer done keeps the rows it has; it stops settling.
-func (s *Syncer) handleRefetch(st *state.State, e *chorusapi.Engagement, r detailResult, emit emitter) error {
+func (s *Syncer) handleRefetch(ctx context.Context, st *state.State, e *chorusapi.Engagement, r detailResult) error {
 	s.sum.Refetched++
 	k := st.Calls.Known[e.ID]
 	var nf *client.NotFoundError
@@ -799,17 +849,12 @@ func (s *Syncer) handleRefetch(st *state.State, e *chorusapi.Engagement, r detai
 		return fmt.Errorf("call %s: %w", e.ID, r.err)
 	}
 	if r.conv.Fingerprint() == k.Content && r.status == k.Status {
+		releaseAll(r.recs)
 		s.record(st, e, r.conv, r.status) // same content: only the hashes and AI flags move
 		return nil
 	}
 	s.sum.RefetchedChanged++
-	return s.finish(st, e, r.conv, r.rows, r.status, emit)
-}
-
-// streamRow is one row of one stream.
-type streamRow struct {
-	stream string
-	row    Row
+	return s.finish(ctx, st, e, r.conv, r.recs, r.status)
 }
 
 // callRows builds every row of a call in a final state: the calls row and,
@@ -818,7 +863,7 @@ type streamRow struct {
 // still tells who was on the call, which trackers matched and the action
 // items. children names the child streams emitted, which the calls row
 // records: together they replace the call's earlier child rows.
-func callRows(e *chorusapi.Engagement, c *chorusapi.Conversation, status string, lim limits, children []string) []streamRow {
+func callRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, status string, lim limits, children []string) {
 	meta := rowMeta{children: children}
 	if meta.children == nil {
 		meta.children = []string{}
@@ -829,22 +874,27 @@ func callRows(e *chorusapi.Engagement, c *chorusapi.Conversation, status string,
 	} else {
 		meta.truncation = truncateTranscript(c, lim)
 	}
-	rows := []streamRow{{"calls", callRow(e, c, status, meta)}}
-	_ = childRows(e, detail, func(stream string, r Row) error {
-		rows = append(rows, streamRow{stream, r})
-		return nil
-	})
-	return rows
+	callRow(b, e, c, status, meta)
+	childRows(b, e, detail)
 }
 
-// finish emits a call in a final state and remembers it.
-func (s *Syncer) finish(st *state.State, e *chorusapi.Engagement, c *chorusapi.Conversation, rows []streamRow, status string, emit emitter) error {
-	for _, r := range rows {
-		if err := emit(r.stream, r.row); err != nil {
-			return err
-		}
+// finish writes a call in a final state and remembers it.
+func (s *Syncer) finish(ctx context.Context, st *state.State, e *chorusapi.Engagement, c *chorusapi.Conversation, recs []StreamRecord, status string) error {
+	if err := s.write(ctx, recs); err != nil {
+		return err
 	}
 	s.record(st, e, c, status)
+	return nil
+}
+
+// finishLocal writes a call in a final state without a detail (no-show,
+// not found, abandoned): its rows come from the listing.
+func (s *Syncer) finishLocal(ctx context.Context, st *state.State, e *chorusapi.Engagement, status string) error {
+	callRows(s.local, e, nil, status, s.lim, s.children)
+	if err := s.flushLocalAll(ctx, true); err != nil {
+		return err
+	}
+	s.record(st, e, nil, status)
 	return nil
 }
 
@@ -871,25 +921,26 @@ func (s *Syncer) record(st *state.State, e *chorusapi.Engagement, c *chorusapi.C
 
 // markPending emits the listing's view of a call whose transcript is not
 // ready and keeps it for later runs.
-func (s *Syncer) markPending(st *state.State, e *chorusapi.Engagement, emit emitter) error {
+func (s *Syncer) markPending(ctx context.Context, st *state.State, e *chorusapi.Engagement) error {
 	p, ok := st.Calls.Pending[e.ID]
 	if !ok {
 		p = state.PendingCall{StartedAt: e.StartedAt, FirstSeen: s.now().UTC().Truncate(time.Second)}
 	}
 	if maxAge := time.Duration(s.opt.Config.PendingMaxHours * float64(time.Hour)); s.now().Sub(p.FirstSeen) > maxAge {
-		return s.abandon(st, e, p, emit)
+		return s.abandon(ctx, st, e, p)
 	}
 	p.Attempts++
 	st.Calls.Pending[e.ID] = p
-	return emit("calls", callRow(e, nil, StatusPending, rowMeta{}))
+	callRow(s.local, e, nil, StatusPending, rowMeta{})
+	return s.flushLocalAll(ctx, true)
 }
 
 // abandon records a call whose transcript never became ready as given up,
 // and reports it.
-func (s *Syncer) abandon(st *state.State, e *chorusapi.Engagement, p state.PendingCall, emit emitter) error {
+func (s *Syncer) abandon(ctx context.Context, st *state.State, e *chorusapi.Engagement, p state.PendingCall) error {
 	s.report(e.ID, fmt.Sprintf("call %s: transcript still not ready %s after it was first listed (%d attempts); recorded as abandoned",
 		e.ID, s.now().Sub(p.FirstSeen).Round(time.Minute), p.Attempts))
-	return s.finish(st, e, nil, callRows(e, nil, StatusAbandoned, s.lim, s.children), StatusAbandoned, emit)
+	return s.finishLocal(ctx, st, e, StatusAbandoned)
 }
 
 // vanished handles a pending call that its batch lookup no longer returns

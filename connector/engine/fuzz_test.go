@@ -22,9 +22,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,12 +188,17 @@ func FuzzEngagementPage(f *testing.F) {
 			for _, pp := range e.Participants {
 				checkExtra(t, "participant", pp.Extra)
 			}
-			checkRow(t, "calls", callRow(e, nil, StatusPending, rowMeta{}))
+			b := testBatch()
+			callRow(b, e, nil, StatusPending, rowMeta{})
+			r := b.Row(sParticipants)
 			for _, pp := range mergeParticipants(e.Participants) {
-				checkRow(t, "participants", participantRow(e.ID, pp))
+				participantRow(r, e.ID, pp)
 			}
-			if err := trackerRows(e, nil, func(s string, r Row) error { checkRow(t, s, r); return nil }); err != nil {
-				t.Fatal(err)
+			trackerRows(b, e, nil)
+			for s, rows := range batchRows(t, b) {
+				for _, r := range rows {
+					checkRow(t, s, r)
+				}
 			}
 		}
 	})
@@ -275,18 +282,25 @@ func FuzzConversation(f *testing.F) {
 			t.Fatalf("truncation says %v dropped, %d were", trunc["utterances_dropped"], dropped)
 		}
 		e := &chorusapi.Engagement{ID: "C1", Type: "meeting", StartedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-		checkRow(t, "calls", callRow(e, c, StatusComplete, rowMeta{truncation: trunc}))
+		b := testBatch()
+		callRow(b, e, c, StatusComplete, rowMeta{truncation: trunc})
+		childRows(b, e, c)
+		built := batchRows(t, b)
+		if len(built["calls"]) != 1 {
+			t.Fatalf("%d calls rows", len(built["calls"]))
+		}
 		rows := map[string]int{}
-		err = childRows(e, c, func(s string, r Row) error {
-			checkRow(t, s, r)
-			rows[s]++
-			if s == "utterances" && r["text_truncated"] == true && !strings.Contains(r["_extra"].(string), "truncation") {
-				t.Fatal("text_truncated without _extra.truncation")
+		for _, s := range schemas.Order {
+			for _, r := range built[s] {
+				checkRow(t, s, r)
+				if s == "calls" {
+					continue
+				}
+				rows[s]++
+				if s == "utterances" && r["text_truncated"] == true && !strings.Contains(r["_extra"].(string), "truncation") {
+					t.Fatal("text_truncated without _extra.truncation")
+				}
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 		if rows["utterances"] != len(c.Utterances) {
 			t.Fatalf("%d utterance rows for %d utterances", rows["utterances"], len(c.Utterances))
@@ -296,11 +310,14 @@ func FuzzConversation(f *testing.F) {
 
 // scriptAPI serves a listing scripted by fuzz input. Every request costs one
 // step; the pages it returns are chosen by the continuation key asked for.
+// served records the engagement ids of every page it answered, in order, a
+// page read twice twice.
 type scriptAPI struct {
 	pages    []scriptPage
 	calls    int
 	maxCalls int
 	fresh    int
+	served   []string
 }
 
 type scriptPage struct {
@@ -343,6 +360,7 @@ func (s *scriptAPI) ListEngagements(_ context.Context, q chorusapi.ListQuery) (c
 	}
 	for i := 0; i < pg.n; i++ {
 		p.Engagements = append(p.Engagements, chorusapi.Engagement{ID: fmt.Sprintf("E%d", pg.first+i), Type: "meeting", StartedAt: q.From})
+		s.served = append(s.served, p.Engagements[i].ID)
 	}
 	return p, nil
 }
@@ -391,8 +409,14 @@ func parseScript(data []byte) []scriptPage {
 // FuzzListing drives the listing loop (continuation keys, repeated and
 // unknown keys, empty pages, 504s that narrow the window) with scripted
 // pages. Invariants: it never panics, it terminates (within a bound far
-// above any legitimate listing of the script), and it returns each
-// engagement the pages it read carried.
+// above any legitimate listing of the script), and every engagement on the
+// pages it read is returned exactly once per reading: the engagements
+// returned are, as a multiset, those of the pages the script served —
+// none lost (a page read before a 504 narrowed the window, the last page),
+// none added twice, none invented. An engagement on two pages, or on a page
+// read again after a 504, is returned once per page: the listing keeps them
+// ("duplicates are dropped later", by the producer, per call id), so the
+// distinct ids returned are exactly the distinct ids served.
 func FuzzListing(f *testing.F) {
 	for _, s := range [][]byte{
 		{0, 3, 0, 0},                         // one page, no key
@@ -406,6 +430,8 @@ func FuzzListing(f *testing.F) {
 		{1, 2, 0, 2, 1, 2, 0, 2},             // untrimmed keys
 		{255, 3, 0, 0},                       // a fresh key every time, same page
 		{255, 0, 0, 0},                       // a fresh key every time, empty page
+		{1, 3, 0, 0, 0, 2, 10, 1},            // p0 → p1, which times out: p0 is read again in each narrowed window
+		{1, 2, 0, 0, 2, 2, 1, 0, 0, 2, 2, 1}, // p0 → p1 (overlaps p0) → p2 (504 after two pages read)
 	} {
 		f.Add(s)
 	}
@@ -427,9 +453,22 @@ func FuzzListing(f *testing.F) {
 		if err != nil {
 			t.Fatalf("list: %v", err)
 		}
+		// Each served engagement once per reading, and nothing else.
+		served, returned, seen := map[string]int{}, map[string]int{}, map[string]bool{}
+		for _, id := range api.served {
+			served[id]++
+			seen[id] = true
+		}
 		for _, e := range out {
 			if e.ID == "" {
 				t.Fatal("engagement without id")
+			}
+			returned[e.ID]++
+			seen[e.ID] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(seen)) {
+			if served[id] != returned[id] {
+				t.Errorf("engagement %s: on %d pages read, returned %d times (pages %+v)", id, served[id], returned[id], api.pages)
 			}
 		}
 	})

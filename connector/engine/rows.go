@@ -4,17 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/derive"
 )
-
-// Row is one record of a stream: column name → value. Values are string,
-// int64, float64, bool, time.Time, []int64 or nil.
-type Row map[string]any
 
 // Transcript statuses recorded in calls.transcript_status.
 const (
@@ -34,87 +30,83 @@ type limits struct {
 	transcriptBytes int
 }
 
-// emitter receives rows; sync writes through it.
-type emitter func(stream string, row Row) error
-
-// callRow builds the calls row from the listing and, when read, the detail.
-func callRow(e *chorusapi.Engagement, c *chorusapi.Conversation, status string, meta rowMeta) Row {
-	r := Row{
-		"call_id":                e.ID,
-		"engagement_type":        nullStr(e.Type),
-		"title":                  nullStr(e.Subject),
-		"started_at":             e.StartedAt,
-		"duration_seconds":       ptrVal(e.Duration),
-		"language":               nullStr(e.Language),
-		"no_show":                ptrVal(e.NoShow),
-		"processing_state":       nullStr(e.ProcessingState),
-		"compliance":             nullStr(e.Compliance),
-		"initiator":              nullStr(e.Initiator),
-		"disposition_connected":  ptrVal(e.Disposition.Connected),
-		"disposition_voicemail":  ptrVal(e.Disposition.Voicemail),
-		"disposition_gatekeeper": ptrVal(e.Disposition.Gatekeeper),
-		"disposition_tree":       ptrVal(e.Disposition.Tree),
-		"transcript_status":      status,
-		"account_id":             nullStr(e.AccountID),
-		"account_name":           nullStr(e.AccountName),
-		"opportunity_id":         nullStr(e.OpportunityID),
-		"opportunity_name":       nullStr(e.OpportunityName),
-		"owner_user_id":          ptrVal(e.UserID),
-		"owner_name":             nullStr(e.UserName),
-		"owner_email":            nullStr(strings.ToLower(e.UserEmail)),
-		"url":                    nullStr(e.URL),
-		"summary":                nullStr(cleanSummary(e.Summary)),
-		"num_customer_questions": ptrVal(e.NumCustQuestions),
-		"num_engaging_questions": ptrVal(e.NumEngagingQuestions),
+// callRow builds the calls row from the listing and, when read, the detail:
+// the detail's value wins; a listing value it replaces with a different one
+// is kept in _extra.listing.
+func callRow(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, status string, meta rowMeta) {
+	r := b.Row(sCalls)
+	if r == nil {
+		return
 	}
-	if meta.children != nil {
-		r["_child_streams"] = meta.children
-	}
+	col := &colCalls
+	title, language := e.Subject, e.Language
+	accountID, accountName, oppID, oppName := e.AccountID, e.AccountName, e.OpportunityID, e.OpportunityName
+	ownerID, ownerName, ownerEmail := e.UserID, e.UserName, strings.ToLower(e.UserEmail)
+	summary := cleanSummary(e.Summary)
 	extra := map[string]any{}
 	if len(e.Extra) > 0 {
 		extra["engagement"] = e.Extra
 	}
-	// The detail's value wins; a listing value it replaces with a different
-	// one is kept in _extra.listing.
 	listing := map[string]any{}
 	if c != nil {
-		set := func(k string, v any) {
-			if v == nil || v == "" {
-				return
-			}
-			if old := r[k]; old != nil && !sameValue(old, v) {
-				listing[k] = old
-			}
-			r[k] = v
-		}
-
-		set("conversation_status", nullStr(c.Status))
-		set("title", nullStr(c.Name))
-		set("language", nullStr(c.Language))
-		set("account_id", nullStr(c.AccountExtID))
-		set("account_name", nullStr(c.AccountName))
-		set("account_type", nullStr(c.AccountType))
-		set("account_zi_company_id", nullStr(c.AccountZICompanyID))
-		set("opportunity_id", nullStr(c.DealID))
-		set("opportunity_name", nullStr(c.DealName))
-		set("deal_stage", nullStr(c.DealStage))
-		set("deal_amount", ptrVal(c.DealAmount))
-		set("deal_close_date", timeVal(c.DealCloseDate))
-		set("owner_user_id", ptrVal(c.OwnerUserID))
-		set("owner_name", nullStr(c.OwnerName))
-		set("owner_email", nullStr(strings.ToLower(c.OwnerEmail)))
-		set("summary", nullStr(cleanSummary(c.Summary)))
-		set("summary_error", nullStr(c.SummaryError))
-		set("has_meeting_summary", ptrVal(c.HasMeetingSummary))
+		setStr(listing, "title", &title, c.Name)
+		setStr(listing, "language", &language, c.Language)
+		setStr(listing, "account_id", &accountID, c.AccountExtID)
+		setStr(listing, "account_name", &accountName, c.AccountName)
+		setStr(listing, "opportunity_id", &oppID, c.DealID)
+		setStr(listing, "opportunity_name", &oppName, c.DealName)
+		setPtr(listing, "owner_user_id", &ownerID, c.OwnerUserID)
+		setStr(listing, "owner_name", &ownerName, c.OwnerName)
+		setStr(listing, "owner_email", &ownerEmail, strings.ToLower(c.OwnerEmail))
+		setStr(listing, "summary", &summary, cleanSummary(c.Summary))
+	}
+	r.Str(col.CallID, e.ID)
+	r.NullStr(col.EngagementType, e.Type)
+	r.NullStr(col.Title, title)
+	r.Time(col.StartedAt, e.StartedAt)
+	r.FloatP(col.DurationSeconds, e.Duration)
+	r.NullStr(col.Language, language)
+	r.BoolP(col.NoShow, e.NoShow)
+	r.NullStr(col.ProcessingState, e.ProcessingState)
+	r.NullStr(col.Compliance, e.Compliance)
+	r.NullStr(col.Initiator, e.Initiator)
+	r.BoolP(col.DispositionConnected, e.Disposition.Connected)
+	r.BoolP(col.DispositionVoicemail, e.Disposition.Voicemail)
+	r.BoolP(col.DispositionGatekeeper, e.Disposition.Gatekeeper)
+	r.BoolP(col.DispositionTree, e.Disposition.Tree)
+	r.Str(col.TranscriptStatus, status)
+	r.NullStr(col.AccountID, accountID)
+	r.NullStr(col.AccountName, accountName)
+	r.NullStr(col.OpportunityID, oppID)
+	r.NullStr(col.OpportunityName, oppName)
+	r.IntP(col.OwnerUserID, ownerID)
+	r.NullStr(col.OwnerName, ownerName)
+	r.NullStr(col.OwnerEmail, ownerEmail)
+	r.NullStr(col.URL, e.URL)
+	r.NullStr(col.Summary, summary)
+	r.IntP(col.NumCustomerQuestions, e.NumCustQuestions)
+	r.IntP(col.NumEngagingQuestions, e.NumEngagingQuestions)
+	if meta.children != nil {
+		r.Strs(col.ChildStreams, meta.children)
+	}
+	if c != nil {
+		r.NullStr(col.ConversationStatus, c.Status)
+		r.NullStr(col.AccountType, c.AccountType)
+		r.NullStr(col.AccountZICompanyID, c.AccountZICompanyID)
+		r.NullStr(col.DealStage, c.DealStage)
+		r.FloatP(col.DealAmount, c.DealAmount)
+		r.TimeP(col.DealCloseDate, c.DealCloseDate)
+		r.NullStr(col.SummaryError, c.SummaryError)
+		r.BoolP(col.HasMeetingSummary, c.HasMeetingSummary)
 		if c.Recap != nil {
-			r["recap"] = c.Recap
+			r.Strs(col.Recap, c.Recap)
 		}
-		set("recording_started_at", timeVal(c.RecordingStart))
-		set("recording_duration_seconds", ptrVal(c.RecordingDuration))
-		set("created_at", timeVal(c.CreatedAt))
-		set("modified_at", timeVal(c.ModifiedAt))
-		r["utterance_count"] = int64(len(c.Utterances))
-		r["transcript_truncated"] = meta.truncation != nil
+		r.TimeP(col.RecordingStartedAt, c.RecordingStart)
+		r.FloatP(col.RecordingDurationSeconds, c.RecordingDuration)
+		r.TimeP(col.CreatedAt, c.CreatedAt)
+		r.TimeP(col.ModifiedAt, c.ModifiedAt)
+		r.Int(col.UtteranceCount, int64(len(c.Utterances)))
+		r.Bool(col.TranscriptTruncated, meta.truncation != nil)
 		if meta.truncation != nil {
 			extra["truncation"] = meta.truncation
 		}
@@ -125,22 +117,37 @@ func callRow(e *chorusapi.Engagement, c *chorusapi.Conversation, status string, 
 	if len(listing) > 0 {
 		extra["listing"] = listing
 	}
-	setExtra(r, extra)
-	return r
+	setExtra(r, col.Extra, extra)
+	r.End()
 }
 
-// sameValue compares two row values (times by instant).
-func sameValue(a, b any) bool {
-	if ta, ok := a.(time.Time); ok {
-		tb, ok := b.(time.Time)
-		return ok && ta.Equal(tb)
+// setStr gives a column the detail's value v, unless it is empty; the
+// listing's value it replaces, when different, is kept in listing.
+func setStr(listing map[string]any, key string, cur *string, v string) {
+	if v == "" {
+		return
 	}
-	return a == b
+	if *cur != "" && *cur != v {
+		listing[key] = *cur
+	}
+	*cur = v
 }
 
-func setExtra(r Row, extra map[string]any) {
+// setPtr is setStr for a value that may be absent (nil).
+func setPtr[T comparable](listing map[string]any, key string, cur **T, v *T) {
+	if v == nil {
+		return
+	}
+	if *cur != nil && **cur != *v {
+		listing[key] = **cur
+	}
+	*cur = v
+}
+
+// setExtra writes the _extra column when extra has anything.
+func setExtra(r *RowBuilder, c StrCol, extra map[string]any) {
 	if len(extra) > 0 {
-		r["_extra"] = mustJSON(extra)
+		r.Str(c, mustJSON(extra))
 	}
 }
 
@@ -202,74 +209,132 @@ func cutUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// childRows emits every row that comes from a call's detail.
-func childRows(e *chorusapi.Engagement, c *chorusapi.Conversation, emit emitter) error {
-	for _, p := range mergeParticipants(e.Participants, c.Participants) {
-		if err := emit("participants", participantRow(e.ID, p)); err != nil {
-			return err
+// childRows builds every row that comes from a call's detail.
+func childRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
+	if r := b.Row(sParticipants); r != nil {
+		for _, p := range mergeParticipants(e.Participants, c.Participants) {
+			participantRow(r, e.ID, p)
 		}
 	}
-	for _, u := range c.Utterances {
-		r := Row{
-			"call_id": e.ID, "utterance_index": int64(u.Index), "utterance_id": nullStr(u.ID),
-			"speaker_id": ptrVal(u.SpeakerID), "speaker_name": nullStr(u.SpeakerName), "speaker_type": u.SpeakerType,
-			"start_seconds": ptrVal(u.Start), "duration_seconds": ptrVal(u.Length), "spoken_at": timeVal(u.SpokenAt),
-			"word_count": ptrVal(u.WordCount), "text": u.Text, "engaging": ptrVal(u.Engaging),
-			"text_truncated": u.Extra["truncation"] != nil,
+	if r := b.Row(sUtterances); r != nil {
+		utteranceRows(r, e.ID, c.Utterances)
+	}
+	if r := b.Row(sTalkSegments); r != nil {
+		col := &colSegments
+		n := 0
+		for _, cl := range c.Clusters {
+			n += len(cl.Ranges)
 		}
-		if r["word_count"] == nil {
-			r["word_count"] = int64(len(strings.Fields(u.Text)))
+		r.Reserve(n)
+		r.ReserveData(col.CallID, n*len(e.ID))
+		r.ReserveData(col.SpeakerType, n*len("customer"))
+		for _, cl := range c.Clusters {
+			r.ReserveData(col.SpeakerName, len(cl.Ranges)*len(cl.SpeakerName))
+			r.ReserveData(col.MatchMethod, len(cl.Ranges)*len(cl.MatchMethod))
+			for i, rg := range cl.Ranges {
+				r.Str(col.CallID, e.ID)
+				r.Int(col.ClusterID, cl.ID)
+				r.Int(col.RangeIndex, int64(i))
+				r.NullStr(col.SpeakerName, cl.SpeakerName)
+				r.Str(col.SpeakerType, cl.Type)
+				r.NullStr(col.MatchMethod, cl.MatchMethod)
+				r.IntP(col.ParticipantPersonID, cl.Participant)
+				r.IntP(col.UserID, cl.UserID)
+				r.FloatP(col.StartSeconds, rg.Start)
+				r.FloatP(col.LengthSeconds, rg.Length)
+				r.FloatP(col.TalkTimeSeconds, rg.TalkTime)
+				if (i == 0 && len(cl.Extra) > 0) || len(rg.Extra) > 0 {
+					extra := map[string]any{}
+					if i == 0 && len(cl.Extra) > 0 { // the cluster's own leftovers, once
+						extra["cluster"] = cl.Extra
+					}
+					if len(rg.Extra) > 0 {
+						extra["range"] = rg.Extra
+					}
+					setExtra(r, col.Extra, extra)
+				}
+				r.End()
+			}
 		}
+	}
+	trackerRows(b, e, c)
+	if r := b.Row(sActionItems); r != nil {
+		col := &colItems
+		for _, a := range derive.ActionItems(e, c) {
+			r.Str(col.CallID, e.ID)
+			r.Int(col.ItemIndex, int64(a.Index))
+			r.Str(col.Text, a.Text)
+			r.Str(col.Source, a.Source)
+			r.NullStr(col.OwnerHint, a.Owner)
+			r.NullStr(col.DueHint, a.Due)
+			if a.Utterance >= 0 {
+				r.Int(col.UtteranceIndex, int64(a.Utterance))
+				r.FloatAny(col.UtteranceStartSeconds, a.Start)
+			}
+			r.End()
+		}
+	}
+	if r := b.Row(sCallMetrics); r != nil {
+		col := &colMetrics
+		for _, m := range derive.Metrics(c) {
+			r.Str(col.CallID, e.ID)
+			r.Str(col.MetricName, m.Name)
+			r.FloatAny(col.Value, m.Value)
+			r.Str(col.Source, m.Source)
+			r.End()
+		}
+	}
+}
+
+// utteranceRows builds the utterances rows of a call: the bulk of every
+// extract.
+func utteranceRows(r *RowBuilder, callID string, utts []chorusapi.Utterance) {
+	col := &colUtt
+	text, names, ids := 0, 0, 0
+	for i := range utts {
+		text, names, ids = text+len(utts[i].Text), names+len(utts[i].SpeakerName), ids+len(utts[i].ID)
+	}
+	n := len(utts)
+	r.Reserve(n)
+	r.ReserveData(col.CallID, n*len(callID))
+	r.ReserveData(col.Text, text)
+	r.ReserveData(col.SpeakerName, names)
+	r.ReserveData(col.UtteranceID, ids)
+	r.ReserveData(col.SpeakerType, n*len("customer"))
+	r.ReserveData(col.Extra, n*len(`{"expired":false,"participant":10}`))
+	for i := range utts {
+		u := &utts[i]
+		r.Str(col.CallID, callID)
+		r.Int(col.UtteranceIndex, int64(u.Index))
+		r.NullStr(col.UtteranceID, u.ID)
+		r.IntP(col.SpeakerID, u.SpeakerID)
+		r.NullStr(col.SpeakerName, u.SpeakerName)
+		r.Str(col.SpeakerType, u.SpeakerType)
+		r.FloatP(col.StartSeconds, u.Start)
+		r.FloatP(col.DurationSeconds, u.Length)
+		r.TimeP(col.SpokenAt, u.SpokenAt)
+		if u.WordCount != nil {
+			r.Int(col.WordCount, *u.WordCount)
+		} else {
+			r.Int(col.WordCount, int64(len(strings.Fields(u.Text))))
+		}
+		r.Str(col.Text, u.Text)
+		r.BoolP(col.Engaging, u.Engaging)
+		r.Bool(col.TextTruncated, u.Extra["truncation"] != nil)
 		if len(u.Extra) > 0 {
-			r["_extra"] = mustJSON(u.Extra)
+			r.Str(col.Extra, extraJSON(u.Extra))
 		}
-		if err := emit("utterances", r); err != nil {
-			return err
-		}
+		r.End()
 	}
-	for _, cl := range c.Clusters {
-		for i, rg := range cl.Ranges {
-			r := Row{"call_id": e.ID, "cluster_id": cl.ID, "range_index": int64(i), "speaker_name": nullStr(cl.SpeakerName),
-				"speaker_type": cl.Type, "match_method": nullStr(cl.MatchMethod), "participant_person_id": ptrVal(cl.Participant),
-				"user_id": ptrVal(cl.UserID), "start_seconds": ptrVal(rg.Start), "length_seconds": ptrVal(rg.Length),
-				"talk_time_seconds": ptrVal(rg.TalkTime)}
-			extra := map[string]any{}
-			if i == 0 && len(cl.Extra) > 0 { // the cluster's own leftovers, once
-				extra["cluster"] = cl.Extra
-			}
-			if len(rg.Extra) > 0 {
-				extra["range"] = rg.Extra
-			}
-			setExtra(r, extra)
-			if err := emit("talk_segments", r); err != nil {
-				return err
-			}
-		}
-	}
-	if err := trackerRows(e, c, emit); err != nil {
-		return err
-	}
-	for _, a := range derive.ActionItems(e, c) {
-		r := Row{"call_id": e.ID, "item_index": int64(a.Index), "text": a.Text, "source": a.Source,
-			"owner_hint": nullStr(a.Owner), "due_hint": nullStr(a.Due)}
-		if a.Utterance >= 0 {
-			r["utterance_index"] = int64(a.Utterance)
-			r["utterance_start_seconds"] = a.Start
-		}
-		if err := emit("action_items", r); err != nil {
-			return err
-		}
-	}
-	for _, m := range derive.Metrics(c) {
-		if err := emit("call_metrics", Row{"call_id": e.ID, "metric_name": m.Name, "value": m.Value, "source": m.Source}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // engagementRow is the listing's view of any engagement.
-func engagementRow(e *chorusapi.Engagement) Row {
+func engagementRow(b *Batch, e *chorusapi.Engagement) {
+	r := b.Row(sEngagements)
+	if r == nil {
+		return
+	}
+	col := &colEng
 	emails := []string{}
 	parts := make([]map[string]any, 0, len(e.Participants))
 	for _, p := range e.Participants {
@@ -297,25 +362,41 @@ func engagementRow(e *chorusapi.Engagement) Row {
 		}
 		trackers = append(trackers, m)
 	}
-	r := Row{
-		"engagement_id": e.ID, "engagement_type": nullStr(e.Type), "subject": nullStr(e.Subject), "started_at": e.StartedAt,
-		"duration_seconds": ptrVal(e.Duration), "language": nullStr(e.Language), "no_show": ptrVal(e.NoShow),
-		"processing_state": nullStr(e.ProcessingState), "compliance": nullStr(e.Compliance), "initiator": nullStr(e.Initiator),
-		"disposition_connected": ptrVal(e.Disposition.Connected), "disposition_voicemail": ptrVal(e.Disposition.Voicemail),
-		"disposition_gatekeeper": ptrVal(e.Disposition.Gatekeeper), "disposition_tree": ptrVal(e.Disposition.Tree),
-		"account_id": nullStr(e.AccountID), "account_name": nullStr(e.AccountName), "opportunity_id": nullStr(e.OpportunityID),
-		"opportunity_name": nullStr(e.OpportunityName), "owner_user_id": ptrVal(e.UserID), "owner_name": nullStr(e.UserName),
-		"owner_email": nullStr(strings.ToLower(e.UserEmail)), "url": nullStr(e.URL), "summary": nullStr(cleanSummary(e.Summary)),
-		"num_customer_questions": ptrVal(e.NumCustQuestions), "num_engaging_questions": ptrVal(e.NumEngagingQuestions),
-		"participant_emails": emails, "participants": mustJSON(parts), "tracker_matches": mustJSON(trackers),
-	}
+	r.Str(col.EngagementID, e.ID)
+	r.NullStr(col.EngagementType, e.Type)
+	r.NullStr(col.Subject, e.Subject)
+	r.Time(col.StartedAt, e.StartedAt)
+	r.FloatP(col.DurationSeconds, e.Duration)
+	r.NullStr(col.Language, e.Language)
+	r.BoolP(col.NoShow, e.NoShow)
+	r.NullStr(col.ProcessingState, e.ProcessingState)
+	r.NullStr(col.Compliance, e.Compliance)
+	r.NullStr(col.Initiator, e.Initiator)
+	r.BoolP(col.DispositionConnected, e.Disposition.Connected)
+	r.BoolP(col.DispositionVoicemail, e.Disposition.Voicemail)
+	r.BoolP(col.DispositionGatekeeper, e.Disposition.Gatekeeper)
+	r.BoolP(col.DispositionTree, e.Disposition.Tree)
+	r.NullStr(col.AccountID, e.AccountID)
+	r.NullStr(col.AccountName, e.AccountName)
+	r.NullStr(col.OpportunityID, e.OpportunityID)
+	r.NullStr(col.OpportunityName, e.OpportunityName)
+	r.IntP(col.OwnerUserID, e.UserID)
+	r.NullStr(col.OwnerName, e.UserName)
+	r.NullStr(col.OwnerEmail, strings.ToLower(e.UserEmail))
+	r.NullStr(col.URL, e.URL)
+	r.NullStr(col.Summary, cleanSummary(e.Summary))
+	r.IntP(col.NumCustomerQuestions, e.NumCustQuestions)
+	r.IntP(col.NumEngagingQuestions, e.NumEngagingQuestions)
+	r.Strs(col.ParticipantEmails, emails)
+	r.Str(col.Participants, mustJSON(parts))
+	r.Str(col.TrackerMatches, mustJSON(trackers))
 	if e.ActionItems != nil {
-		r["action_items"] = e.ActionItems
+		r.Strs(col.ActionItems, e.ActionItems)
 	}
 	if len(e.Extra) > 0 {
-		r["_extra"] = mustJSON(e.Extra)
+		r.Str(col.Extra, mustJSON(e.Extra))
 	}
-	return r
+	r.End()
 }
 
 // childStreams are the streams a call's detail produces besides calls, in
@@ -325,90 +406,114 @@ var childStreams = []string{"participants", "utterances", "talk_segments", "trac
 
 // qualificationRows are the rows of a call's sales qualification analysis:
 // one per field.
-func qualificationRows(callID string, q *chorusapi.SalesQualification) []streamRow {
-	var out []streamRow
-	for _, f := range q.Fields {
-		r := Row{"call_id": callID, "section": f.Section, "field_id": f.ID, "field_name": nullStr(f.Name),
-			"framework": nullStr(q.Framework), "change_type": nullStr(f.ChangeType), "new_value": ptrVal(f.NewValue),
-			"previous_value": ptrVal(f.PreviousValue), "supporting_quote": ptrVal(f.Quote), "analysis_id": nullStr(q.ID),
-			"generated_at": timeVal(q.GeneratedAt), "user_id": ptrVal(q.UserID), "chorus_customer_id": ptrVal(q.CustomerID),
-			"opportunity_id": nullStr(q.OpportunityID), "conversation_duration_seconds": ptrVal(q.Duration)}
+func qualificationRows(b *Batch, callID string, q *chorusapi.SalesQualification) {
+	r := b.Row(sSalesQualifications)
+	if r == nil {
+		return
+	}
+	col := &colQual
+	for i, f := range q.Fields {
+		r.Str(col.CallID, callID)
+		r.Str(col.Section, f.Section)
+		r.Str(col.FieldID, f.ID)
+		r.NullStr(col.FieldName, f.Name)
+		r.NullStr(col.Framework, q.Framework)
+		r.NullStr(col.ChangeType, f.ChangeType)
+		r.StrP(col.NewValue, f.NewValue)
+		r.StrP(col.PreviousValue, f.PreviousValue)
+		r.StrP(col.SupportingQuote, f.Quote)
+		r.NullStr(col.AnalysisID, q.ID)
+		r.TimeP(col.GeneratedAt, q.GeneratedAt)
+		r.IntP(col.UserID, q.UserID)
+		r.IntP(col.ChorusCustomerID, q.CustomerID)
+		r.NullStr(col.OpportunityID, q.OpportunityID)
+		r.IntP(col.ConversationDurationSeconds, q.Duration)
 		extra := map[string]any{}
 		if len(f.Extra) > 0 {
 			extra["field"] = f.Extra
 		}
-		if len(out) == 0 && len(q.Extra) > 0 { // the analysis's own leftovers, once
+		if i == 0 && len(q.Extra) > 0 { // the analysis's own leftovers, once
 			extra["analysis"] = q.Extra
 		}
-		setExtra(r, extra)
-		out = append(out, streamRow{"sales_qualifications", r})
+		setExtra(r, col.Extra, extra)
+		r.End()
 	}
-	return out
 }
 
-func trackerRows(e *chorusapi.Engagement, c *chorusapi.Conversation, emit emitter) error {
+func trackerRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 	type agg struct {
 		id, typ, source string
 		count, owner    *int64
 		extra           map[string]any
 	}
-	byName := map[string]*agg{}
-	var names []string
-	get := func(name string) *agg {
-		a, ok := byName[name]
-		if !ok {
-			a = &agg{extra: map[string]any{}}
-			byName[name] = a
-			names = append(names, name)
+	if r := b.Row(sTrackers); r != nil {
+		byName := map[string]*agg{}
+		var names []string
+		get := func(name string) *agg {
+			a, ok := byName[name]
+			if !ok {
+				a = &agg{extra: map[string]any{}}
+				byName[name] = a
+				names = append(names, name)
+			}
+			return a
 		}
-		return a
-	}
-	for _, t := range e.TrackerMatches {
-		a := get(t.Name)
-		if t.Type != "" {
-			a.typ = t.Type
-		}
-		if t.Count != nil {
-			a.count = t.Count
-		}
-		if len(t.Extra) > 0 {
-			a.extra["listing"] = t.Extra
-		}
-	}
-	if c != nil {
-		for _, t := range c.Trackers {
+		for _, t := range e.TrackerMatches {
 			a := get(t.Name)
-			a.id = t.ID
 			if t.Type != "" {
 				a.typ = t.Type
 			}
-			cnt := t.Count
-			if cnt == nil {
-				n := int64(len(t.Mentions))
-				cnt = &n
+			if t.Count != nil {
+				a.count = t.Count
 			}
-			a.count, a.owner, a.source = cnt, t.OwnerID, t.Source
 			if len(t.Extra) > 0 {
-				a.extra["detail"] = t.Extra
+				a.extra["listing"] = t.Extra
 			}
 		}
-	}
-	for _, n := range names {
-		a := byName[n]
-		r := Row{"call_id": e.ID, "tracker_name": n, "tracker_id": nullStr(a.id), "tracker_type": nullStr(a.typ),
-			"match_count": ptrVal(a.count), "tracker_owner_id": ptrVal(a.owner), "tracker_source": nullStr(a.source)}
-		setExtra(r, a.extra)
-		if err := emit("trackers", r); err != nil {
-			return err
+		if c != nil {
+			for _, t := range c.Trackers {
+				a := get(t.Name)
+				a.id = t.ID
+				if t.Type != "" {
+					a.typ = t.Type
+				}
+				cnt := t.Count
+				if cnt == nil {
+					n := int64(len(t.Mentions))
+					cnt = &n
+				}
+				a.count, a.owner, a.source = cnt, t.OwnerID, t.Source
+				if len(t.Extra) > 0 {
+					a.extra["detail"] = t.Extra
+				}
+			}
+		}
+		col := &colTrackers
+		for _, n := range names {
+			a := byName[n]
+			r.Str(col.CallID, e.ID)
+			r.Str(col.TrackerName, n)
+			r.NullStr(col.TrackerID, a.id)
+			r.NullStr(col.TrackerType, a.typ)
+			r.IntP(col.MatchCount, a.count)
+			r.IntP(col.TrackerOwnerID, a.owner)
+			r.NullStr(col.TrackerSource, a.source)
+			setExtra(r, col.Extra, a.extra)
+			r.End()
 		}
 	}
 	if c == nil {
-		return nil
+		return
+	}
+	r := b.Row(sTrackerMentions)
+	if r == nil {
+		return
 	}
 	type mkey struct {
 		id       string
 		utt, off int
 	}
+	col := &colMentions
 	seen := map[mkey]bool{}
 	for _, t := range c.Trackers {
 		for _, m := range t.Mentions {
@@ -417,13 +522,15 @@ func trackerRows(e *chorusapi.Engagement, c *chorusapi.Conversation, emit emitte
 				continue
 			}
 			seen[k] = true
-			if err := emit("tracker_mentions", Row{"call_id": e.ID, "tracker_id": t.ID, "utterance_index": int64(m.Utterance),
-				"mention_offset": int64(m.Offset), "tracker_name": nullStr(t.Name), "tracker_type": nullStr(t.Type)}); err != nil {
-				return err
-			}
+			r.Str(col.CallID, e.ID)
+			r.Str(col.TrackerID, t.ID)
+			r.Int(col.UtteranceIndex, int64(m.Utterance))
+			r.Int(col.MentionOffset, int64(m.Offset))
+			r.NullStr(col.TrackerName, t.Name)
+			r.NullStr(col.TrackerType, t.Type)
+			r.End()
 		}
 	}
-	return nil
 }
 
 // mergeParticipants unites the listing's and the detail's participants; a
@@ -479,7 +586,8 @@ func mergeParticipants(lists ...[]chorusapi.Participant) []chorusapi.Participant
 	return out
 }
 
-func participantRow(callID string, p chorusapi.Participant) Row {
+func participantRow(r *RowBuilder, callID string, p chorusapi.Participant) {
+	col := &colParticipants
 	email := strings.ToLower(strings.TrimSpace(p.Email))
 	domain := ""
 	if at := strings.LastIndexByte(email, '@'); at > 0 && at < len(email)-1 {
@@ -489,11 +597,18 @@ func participantRow(callID string, p chorusapi.Participant) Row {
 	if p.IsMyTeam != nil { // the detail says which side the person is on
 		typ = map[bool]string{true: "rep", false: "customer"}[*p.IsMyTeam]
 	}
-	r := Row{
-		"call_id": callID, "participant_key": chorusapi.ParticipantKey(p), "person_id": ptrVal(p.PersonID), "user_id": ptrVal(p.UserID),
-		"name": nullStr(p.Name), "email": nullStr(email), "email_domain": nullStr(domain), "title": nullStr(p.Title),
-		"company_name": nullStr(p.CompanyName), "participant_type": typ, "is_rep": typ == "rep", "is_my_team": ptrVal(p.IsMyTeam),
-	}
+	r.Str(col.CallID, callID)
+	r.Str(col.ParticipantKey, chorusapi.ParticipantKey(p))
+	r.IntP(col.PersonID, p.PersonID)
+	r.IntP(col.UserID, p.UserID)
+	r.NullStr(col.Name, p.Name)
+	r.NullStr(col.Email, email)
+	r.NullStr(col.EmailDomain, domain)
+	r.NullStr(col.Title, p.Title)
+	r.NullStr(col.CompanyName, p.CompanyName)
+	r.Str(col.ParticipantType, typ)
+	r.Bool(col.IsRep, typ == "rep")
+	r.BoolP(col.IsMyTeam, p.IsMyTeam)
 	extra := map[string]any{}
 	for k, v := range p.Extra {
 		extra[k] = v
@@ -501,8 +616,8 @@ func participantRow(callID string, p chorusapi.Participant) Row {
 	if p.Type != "" && p.Type != typ { // the API's own word for the side, when it is not ours
 		extra["type"] = p.Type
 	}
-	setExtra(r, extra)
-	return r
+	setExtra(r, col.Extra, extra)
+	r.End()
 }
 
 // cleanSummary turns HTML line breaks into newlines.
@@ -525,13 +640,6 @@ func ptrVal[T any](p *T) any {
 	return *p
 }
 
-func timeVal(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC()
-}
-
 // mustJSON encodes a row value; the values built here always encode.
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
@@ -539,4 +647,117 @@ func mustJSON(v any) string {
 		panic(fmt.Sprintf("marshal: %v", err))
 	}
 	return string(b)
+}
+
+// extraJSON encodes an object's leftovers as mustJSON does (keys sorted,
+// values compacted and HTML-escaped), without reflection for the common
+// case — short values of plain ASCII with nothing to escape or compact, as
+// every utterance's contract keys (participant, expired) are; anything
+// else goes through encoding/json.
+func extraJSON(x chorusapi.Extra) string {
+	size := 2
+	for k, v := range x {
+		if !plainJSON(k) || !plainValue(v) {
+			return mustJSON(x)
+		}
+		size += len(k) + len(v) + 4
+	}
+	keys := make([]string, 0, len(x))
+	for k := range x {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = append(b, x[k]...)
+	}
+	b = append(b, '}')
+	return string(b)
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainValue reports whether a JSON value is written as is by encoding/json:
+// no whitespace to compact, no character to escape, nothing beyond ASCII.
+// Strings with escapes are left to encoding/json.
+func plainValue(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x80 || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// userRows builds a user's row and its user_teams rows.
+func userRows(b *Batch, u *chorusapi.User) {
+	if r := b.Row(sUsers); r != nil {
+		col := &colUsers
+		r.Int(col.UserID, u.ID)
+		r.NullStr(col.Name, u.Name)
+		r.NullStr(col.FirstName, u.FirstName)
+		r.NullStr(col.LastName, u.LastName)
+		r.NullStr(col.Email, u.Email)
+		r.IntP(col.PersonID, u.PersonID)
+		r.IntP(col.ManagerID, u.ManagerID)
+		r.NullStr(col.Role, u.Role)
+		r.NullStr(col.Title, u.Title)
+		r.NullStr(col.LicenseType, u.LicenseType)
+		r.Ints(col.TeamIDs, u.TeamIDs)
+		r.IntP(col.PrimaryTeamID, u.PrimaryTeam)
+		r.TimeP(col.CreatedOn, u.CreatedOn)
+		r.BoolP(col.Invalidated, u.Invalidated)
+		if u.Invalidated != nil {
+			r.Bool(col.Active, !*u.Invalidated)
+		}
+		if len(u.Extra) > 0 {
+			r.Str(col.Extra, mustJSON(u.Extra))
+		}
+		r.End()
+	}
+	if r := b.Row(sUserTeams); r != nil {
+		col := &colUserTeams
+		for _, team := range u.TeamIDs {
+			r.Int(col.UserID, u.ID)
+			r.Str(col.TeamID, fmt.Sprint(team))
+			r.Bool(col.IsPrimary, u.PrimaryTeam != nil && *u.PrimaryTeam == team)
+			r.End()
+		}
+	}
+}
+
+// teamRow builds a team's row.
+func teamRow(b *Batch, t *chorusapi.Team) {
+	r := b.Row(sTeams)
+	if r == nil {
+		return
+	}
+	col := &colTeams
+	r.Str(col.TeamID, t.ID)
+	r.NullStr(col.Name, t.Name)
+	r.IntP(col.ManagerUserID, t.ManagerUserID)
+	r.NullStr(col.ParentTeamID, t.ParentTeamID)
+	r.Ints(col.UserIDs, t.UserIDs)
+	if len(t.Extra) > 0 {
+		r.Str(col.Extra, mustJSON(t.Extra))
+	}
+	r.End()
 }

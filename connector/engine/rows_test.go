@@ -25,14 +25,10 @@ func TestRowsFromFixtures(t *testing.T) {
 	}
 	p, _ := api.ListEngagements(context.Background(), chorusapi.ListQuery{From: time.Unix(0, 0), To: time.Now()})
 	e := p.Engagements[0]
-	rows := map[string][]Row{}
-	emit := func(stream string, r Row) error { rows[stream] = append(rows[stream], r); return nil }
-	if err := emit("calls", callRow(&e, c, StatusComplete, rowMeta{})); err != nil {
-		t.Fatal(err)
-	}
-	if err := childRows(&e, c, emit); err != nil {
-		t.Fatal(err)
-	}
+	b := testBatch()
+	callRow(b, &e, c, StatusComplete, rowMeta{})
+	childRows(b, &e, c)
+	rows := batchRows(t, b)
 	call := rows["calls"][0]
 	if call["summary"] != "First\nSecond" || call["owner_email"] != "dana@seller.example" || call["utterance_count"] != int64(3) {
 		t.Errorf("call row: %v", call)

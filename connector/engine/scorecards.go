@@ -82,7 +82,6 @@ func (s *Syncer) syncScorecards(ctx context.Context, st *state.State) error {
 		known = prev.Known
 	}
 	s.log.Info("syncing scorecards", "submitted_from", from.Format(time.RFC3339))
-	emit := s.emit(ctx)
 
 	listed := map[string]string{}        // id → fingerprint, this run
 	submitted := map[string]*time.Time{} // id → submitted time, this run
@@ -91,7 +90,7 @@ func (s *Syncer) syncScorecards(ctx context.Context, st *state.State) error {
 		if s.stopped() {
 			if !window {
 				s.keepScorecards(st, prev, listed)
-				if err := s.sink.Checkpoint(ctx, st); err != nil {
+				if err := s.checkpoint(ctx, st); err != nil {
 					return fmt.Errorf("checkpoint: %w", err)
 				}
 			}
@@ -134,10 +133,9 @@ func (s *Syncer) syncScorecards(ctx context.Context, st *state.State) error {
 			if !window && known[sc.ID] == fp {
 				continue // listed again by the look-back, unchanged
 			}
-			for _, r := range scorecardRows(sc) {
-				if err := emit(r.stream, r.row); err != nil {
-					return err
-				}
+			scorecardRows(s.local, sc)
+			if err := s.flushLocalAll(ctx, true); err != nil {
+				return err
 			}
 		}
 		if p.Count < scorecardPageSize {
@@ -151,7 +149,7 @@ func (s *Syncer) syncScorecards(ctx context.Context, st *state.State) error {
 		}
 	}
 	if window {
-		return s.sink.Checkpoint(ctx, st)
+		return s.checkpoint(ctx, st)
 	}
 
 	now := s.now().UTC()
@@ -177,7 +175,7 @@ func (s *Syncer) syncScorecards(ctx context.Context, st *state.State) error {
 		}
 	}
 	*st.Stream(s.scorecardStateKey()) = *ss
-	return s.sink.Checkpoint(ctx, st)
+	return s.checkpoint(ctx, st)
 }
 
 // keepScorecards records, for a run stopped part way, the scorecards
@@ -210,39 +208,57 @@ func (s *Syncer) keepScorecards(st *state.State, prev *state.StreamState, listed
 
 // scorecardRows builds the scorecards row of a scorecard and its
 // scorecard_answers rows.
-func scorecardRows(sc *chorusapi.Scorecard) []streamRow {
-	r := Row{"scorecard_id": sc.ID, "call_id": nullStr(sc.EngagementID),
-		"initiative_id": ptrVal(sc.InitiativeID), "initiative_name": nullStr(sc.InitiativeName),
-		"initiative_description": nullStr(sc.InitiativeDescription), "initiative_url": nullStr(sc.InitiativeURL),
-		"recipient_user_id": ptrVal(sc.RecipientUserID), "recipient_person_id": ptrVal(sc.RecipientPersonID),
-		"recipient_name": nullStr(sc.RecipientName), "reviewer_user_id": ptrVal(sc.ReviewerUserID),
-		"reviewer_person_id": ptrVal(sc.ReviewerPersonID), "reviewer_name": nullStr(sc.ReviewerName),
-		"submitted_at": timeVal(sc.SubmittedAt), "seen": ptrVal(sc.Seen), "url": nullStr(sc.URL),
-		"answer_count": int64(len(sc.Answers))}
-	var sum float64
-	var n int
-	for _, a := range sc.Answers {
-		if a.Score != nil {
-			sum += float64(*a.Score)
-			n++
+func scorecardRows(b *Batch, sc *chorusapi.Scorecard) {
+	if r := b.Row(sScorecards); r != nil {
+		col := &colScorecards
+		r.Str(col.ScorecardID, sc.ID)
+		r.NullStr(col.CallID, sc.EngagementID)
+		r.IntP(col.InitiativeID, sc.InitiativeID)
+		r.NullStr(col.InitiativeName, sc.InitiativeName)
+		r.NullStr(col.InitiativeDescription, sc.InitiativeDescription)
+		r.NullStr(col.InitiativeURL, sc.InitiativeURL)
+		r.IntP(col.RecipientUserID, sc.RecipientUserID)
+		r.IntP(col.RecipientPersonID, sc.RecipientPersonID)
+		r.NullStr(col.RecipientName, sc.RecipientName)
+		r.IntP(col.ReviewerUserID, sc.ReviewerUserID)
+		r.IntP(col.ReviewerPersonID, sc.ReviewerPersonID)
+		r.NullStr(col.ReviewerName, sc.ReviewerName)
+		r.TimeP(col.SubmittedAt, sc.SubmittedAt)
+		r.BoolP(col.Seen, sc.Seen)
+		r.NullStr(col.URL, sc.URL)
+		r.Int(col.AnswerCount, int64(len(sc.Answers)))
+		var sum float64
+		var n int
+		for _, a := range sc.Answers {
+			if a.Score != nil {
+				sum += float64(*a.Score)
+				n++
+			}
+		}
+		if n > 0 {
+			r.Float(col.MeanScore, sum/float64(n))
+		}
+		if len(sc.Extra) > 0 {
+			r.Str(col.Extra, mustJSON(sc.Extra))
+		}
+		r.End()
+	}
+	if r := b.Row(sScorecardAnswers); r != nil {
+		col := &colAnswers
+		for _, a := range sc.Answers {
+			r.Str(col.ScorecardID, sc.ID)
+			r.Int(col.AnswerIndex, int64(a.Index))
+			r.NullStr(col.CallID, sc.EngagementID)
+			r.TimeP(col.SubmittedAt, sc.SubmittedAt)
+			r.IntP(col.QuestionID, a.QuestionID)
+			r.NullStr(col.QuestionText, a.QuestionText)
+			r.IntP(col.Score, a.Score)
+			r.NullStr(col.CommentText, a.CommentText)
+			r.IntP(col.CommentTimeSeconds, a.CommentTime)
+			if len(a.Extra) > 0 {
+				r.Str(col.Extra, mustJSON(a.Extra))
+			}
+			r.End()
 		}
 	}
-	if n > 0 {
-		r["mean_score"] = sum / float64(n)
-	}
-	if len(sc.Extra) > 0 {
-		r["_extra"] = mustJSON(sc.Extra)
-	}
-	rows := []streamRow{{"scorecards", r}}
-	for _, a := range sc.Answers {
-		ar := Row{"scorecard_id": sc.ID, "answer_index": int64(a.Index), "call_id": nullStr(sc.EngagementID),
-			"submitted_at": timeVal(sc.SubmittedAt), "question_id": ptrVal(a.QuestionID),
-			"question_text": nullStr(a.QuestionText), "score": ptrVal(a.Score), "comment_text": nullStr(a.CommentText),
-			"comment_time_seconds": ptrVal(a.CommentTime)}
-		if len(a.Extra) > 0 {
-			ar["_extra"] = mustJSON(a.Extra)
-		}
-		rows = append(rows, streamRow{"scorecard_answers", ar})
-	}
-	return rows
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/connector/client"
@@ -63,8 +65,8 @@ func TestOdditiesAreReportedNotFatal(t *testing.T) {
 // memSink keeps rows in memory.
 type memSink struct{ rows map[string][]Row }
 
-func (m *memSink) Write(_ context.Context, stream string, row Row) error {
-	m.rows[stream] = append(m.rows[stream], row)
+func (m *memSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
+	m.rows[stream] = append(m.rows[stream], RowsOf(rec)...)
 	return nil
 }
 func (m *memSink) Checkpoint(context.Context, *state.State) error { return nil }

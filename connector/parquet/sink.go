@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,50 +22,27 @@ import (
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
-// ArrowSchema derives a stream's Arrow schema from its JSON Schema.
-// Timestamps are microseconds in UTC (Parquet TIMESTAMP, adjusted to UTC).
-func ArrowSchema(s *schemas.Stream) *arrow.Schema {
-	fields := make([]arrow.Field, 0, len(s.Columns))
-	for _, c := range s.Columns {
-		fields = append(fields, arrow.Field{Name: c.Name, Type: arrowType(c.Type), Nullable: c.Nullable})
-	}
-	return arrow.NewSchema(fields, nil)
-}
-
-func arrowType(t schemas.Type) arrow.DataType {
-	switch t {
-	case schemas.Integer:
-		return arrow.PrimitiveTypes.Int64
-	case schemas.Number:
-		return arrow.PrimitiveTypes.Float64
-	case schemas.Boolean:
-		return arrow.FixedWidthTypes.Boolean
-	case schemas.Timestamp:
-		return arrow.FixedWidthTypes.Timestamp_us
-	case schemas.Date:
-		return arrow.FixedWidthTypes.Date32
-	case schemas.IntList:
-		return arrow.ListOf(arrow.PrimitiveTypes.Int64)
-	case schemas.StrList:
-		return arrow.ListOf(arrow.BinaryTypes.String)
-	default:
-		return arrow.BinaryTypes.String
-	}
-}
+// ArrowSchema is a stream's Arrow schema.
+//
+// Deprecated: use (*schemas.Stream).Arrow, derived once when the schemas
+// load.
+func ArrowSchema(s *schemas.Stream) *arrow.Schema { return s.Arrow() }
 
 // Sink writes typed Parquet, one file per stream per commit, named
 // <dir>/<stream>/<sync_id>-<n>.parquet so that no run overwrites another's
-// files. A file is written under a hidden temporary name and renamed once
-// complete and synced; the state is saved (through SaveState) only after the
-// files it covers are durable.
+// files. The records it receives are in the stream's Arrow schema
+// (schemas.Stream.Arrow); pqarrow maps them to Parquet types. A file is
+// written under a hidden temporary name and renamed once complete and
+// synced; the state is saved (through SaveState) only after the files it
+// covers are durable.
 type Sink struct {
 	dir       string
 	syncID    string
 	seq       int
 	open      map[string]*streamFile
 	saveState func(*state.State) error
-	// BatchRows is how many rows are buffered per stream before a row group
-	// is written.
+	// BatchRows is the number of rows of a row group: the records written
+	// are held until this many rows wait.
 	BatchRows int
 	Files     []string // committed files, in order
 	Bytes     map[string]int64
@@ -76,14 +51,15 @@ type Sink struct {
 }
 
 type streamFile struct {
-	stream  *schemas.Stream
-	tmp     string
-	final   string
-	f       *os.File
-	w       *pqarrow.FileWriter
-	b       *array.RecordBuilder
-	pending int
-	rows    int64
+	stream *schemas.Stream
+	tmp    string
+	final  string
+	f      *os.File
+	w      *pqarrow.FileWriter
+	rows   int64
+	// the records of the next row group, retained
+	queue     []arrow.RecordBatch
+	queueRows int64
 }
 
 // NewSink writes under dir; saveState persists a checkpoint's state
@@ -129,21 +105,130 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-// Write implements Sink.
-func (p *Sink) Write(_ context.Context, stream string, row engine.Row) error {
+// WriteBatch implements Sink: the record's rows are appended to the
+// stream's open file. Records are held (retained) until BatchRows rows
+// wait, then concatenated and written as one row group, column after
+// column: a sync hands over a call's rows at a time (one calls row, a few
+// participants, a couple of hundred utterances), and every record written
+// costs a pass of the column writers whatever its size.
+func (p *Sink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
 	sf, err := p.file(stream)
 	if err != nil {
 		return err
 	}
-	if err := appendRow(sf.b, sf.stream, row); err != nil {
-		return fmt.Errorf("%s: %w", stream, err)
+	sf.rows += rec.NumRows()
+	rec.Retain()
+	sf.queue = append(sf.queue, rec)
+	sf.queueRows += rec.NumRows()
+	if len(sf.queue) >= maxQueued && sf.queueRows < p.groupRows() {
+		// Many small records (a calls row, a few participants) cost more
+		// memory than their rows (each buffer is allocated on its own):
+		// they are held as one.
+		rec, err := concat(sf.stream.Arrow(), sf.queue, sf.queueRows)
+		if err != nil {
+			return fmt.Errorf("parquet: %s: %w", stream, err)
+		}
+		releaseAll(sf.queue)
+		sf.queue = append(sf.queue[:0], rec)
 	}
-	sf.pending++
-	sf.rows++
-	if sf.pending >= p.BatchRows {
-		return sf.flush()
+	for sf.queueRows >= p.groupRows() {
+		if err := sf.writeGroup(p.groupRows()); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// maxQueued is how many records a stream holds before they are
+// concatenated.
+const maxQueued = 64
+
+// groupRows is the number of rows of a row group.
+func (p *Sink) groupRows() int64 { return int64(max(1, p.BatchRows)) }
+
+// flush writes every row held.
+func (sf *streamFile) flush(groupRows int64) error {
+	for sf.queueRows > 0 {
+		if err := sf.writeGroup(min(groupRows, sf.queueRows)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGroup writes the first n rows queued as one row group.
+func (sf *streamFile) writeGroup(n int64) error {
+	var group []arrow.RecordBatch
+	defer func() { releaseAll(group) }()
+	for left := n; left > 0; {
+		rec := sf.queue[0]
+		if rec.NumRows() <= left {
+			group = append(group, rec)
+			sf.queue = sf.queue[1:]
+			left -= rec.NumRows()
+			continue
+		}
+		// The row group ends inside this record: its rest stays queued.
+		group = append(group, rec.NewSlice(0, left))
+		sf.queue[0] = rec.NewSlice(left, rec.NumRows())
+		rec.Release()
+		left = 0
+	}
+	sf.queueRows -= n
+	rec, err := concat(sf.stream.Arrow(), group, n)
+	if err != nil {
+		return fmt.Errorf("parquet: %s: %w", sf.stream.Name, err)
+	}
+	defer rec.Release()
+	if err := sf.w.Write(rec); err != nil {
+		return fmt.Errorf("parquet: write %s: %w", sf.stream.Name, err)
+	}
+	return nil
+}
+
+// concat is the records as one (of rows rows).
+func concat(schema *arrow.Schema, recs []arrow.RecordBatch, rows int64) (arrow.RecordBatch, error) {
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
+	}
+	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	parts := make([]arrow.Array, len(recs))
+	for i := range cols {
+		for j, r := range recs {
+			parts[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	return array.NewRecordBatch(schema, cols, rows), nil
+}
+
+func releaseAll(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
+
+// Write writes one row given as a map (engine.RecordOf): for tests and
+// tools; a sync writes records.
+func (p *Sink) Write(ctx context.Context, stream string, row engine.Row) error {
+	rec, err := engine.RecordOf(stream, row)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	return p.WriteBatch(ctx, stream, rec)
 }
 
 func (p *Sink) file(stream string) (*streamFile, error) {
@@ -164,30 +249,15 @@ func (p *Sink) file(stream string) (*streamFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
-	schema := ArrowSchema(st)
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCompressionLevel(1))
-	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	w, err := pqarrow.NewFileWriter(st.Arrow(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("parquet: %s: %w", stream, err)
 	}
 	sf.f, sf.w = f, w
-	sf.b = array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	p.open[stream] = sf
 	return sf, nil
-}
-
-func (sf *streamFile) flush() error {
-	if sf.pending == 0 {
-		return nil
-	}
-	rec := sf.b.NewRecordBatch()
-	defer rec.Release()
-	sf.pending = 0
-	if err := sf.w.Write(rec); err != nil {
-		return fmt.Errorf("parquet: write %s: %w", sf.stream.Name, err)
-	}
-	return nil
 }
 
 // Checkpoint implements Sink: it completes the open files, makes them
@@ -241,13 +311,12 @@ func (p *Sink) prepare() ([]state.CommitFile, error) {
 	var out []state.CommitFile
 	for _, name := range slices.Sorted(maps.Keys(p.open)) {
 		sf := p.open[name]
-		if err := sf.flush(); err != nil {
+		if err := sf.flush(p.groupRows()); err != nil {
 			return nil, err
 		}
 		if err := sf.w.Close(); err != nil { // also closes sf.f
 			return nil, fmt.Errorf("parquet: close %s: %w", name, err)
 		}
-		sf.b.Release()
 		f, err := os.Open(sf.tmp)
 		if err == nil {
 			err = f.Sync()
@@ -278,111 +347,11 @@ func (p *Sink) rel(path string) string {
 // Abort drops files not yet committed (after a failed run).
 func (p *Sink) Abort() {
 	for _, sf := range p.open {
+		releaseAll(sf.queue)
 		sf.w.Close()
-		sf.b.Release()
 		os.Remove(sf.tmp)
 	}
 	p.open = map[string]*streamFile{}
-}
-
-// appendRow appends one row to the builder, column by column in schema
-// order. A value of the wrong Go type is an error, not a silent null.
-func appendRow(b *array.RecordBuilder, st *schemas.Stream, row engine.Row) error {
-	for i, c := range st.Columns {
-		v, ok := row[c.Name]
-		fb := b.Field(i)
-		if !ok || v == nil {
-			if !c.Nullable {
-				return fmt.Errorf("column %s is required but missing", c.Name)
-			}
-			fb.AppendNull()
-			continue
-		}
-		if err := appendValue(fb, c, v); err != nil {
-			return err
-		}
-	}
-	if len(row) > len(st.Columns) {
-		for k := range row {
-			if st.Index(k) < 0 {
-				return fmt.Errorf("column %s is not in schemas/%s.json", k, st.Name)
-			}
-		}
-	}
-	return nil
-}
-
-func appendValue(fb array.Builder, c schemas.Column, v any) error {
-	bad := func() error { return fmt.Errorf("column %s (%s) got %T", c.Name, c.Type, v) }
-	switch c.Type {
-	case schemas.String, schemas.JSON:
-		s, ok := v.(string)
-		if !ok {
-			return bad()
-		}
-		fb.(*array.StringBuilder).Append(strings.ToValidUTF8(s, "\uFFFD"))
-	case schemas.Integer:
-		switch x := v.(type) {
-		case int64:
-			fb.(*array.Int64Builder).Append(x)
-		case int:
-			fb.(*array.Int64Builder).Append(int64(x))
-		default:
-			return bad()
-		}
-	case schemas.Number:
-		switch x := v.(type) {
-		case float64:
-			fb.(*array.Float64Builder).Append(x)
-		case int64:
-			fb.(*array.Float64Builder).Append(float64(x))
-		default:
-			return bad()
-		}
-	case schemas.Boolean:
-		x, ok := v.(bool)
-		if !ok {
-			return bad()
-		}
-		fb.(*array.BooleanBuilder).Append(x)
-	case schemas.Timestamp:
-		x, ok := v.(time.Time)
-		if !ok {
-			return bad()
-		}
-		fb.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
-	case schemas.Date:
-		x, ok := v.(time.Time)
-		if !ok {
-			return bad()
-		}
-		fb.(*array.Date32Builder).Append(arrow.Date32FromTime(x))
-	case schemas.IntList:
-		x, ok := v.([]int64)
-		if !ok {
-			return bad()
-		}
-		lb := fb.(*array.ListBuilder)
-		lb.Append(true)
-		vb := lb.ValueBuilder().(*array.Int64Builder)
-		for _, e := range x {
-			vb.Append(e)
-		}
-	case schemas.StrList:
-		x, ok := v.([]string)
-		if !ok {
-			return bad()
-		}
-		lb := fb.(*array.ListBuilder)
-		lb.Append(true)
-		vb := lb.ValueBuilder().(*array.StringBuilder)
-		for _, e := range x {
-			vb.Append(e)
-		}
-	default:
-		return bad()
-	}
-	return nil
 }
 
 // syncDir makes a rename in dir durable.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/engine"
@@ -80,14 +81,20 @@ type abDescriptor struct {
 	Name string `json:"name"`
 }
 
-// Write implements Sink. A stream's first record is preceded by its
+// WriteBatch implements Sink: one RECORD per row, every column present
+// (null when it has no value). A stream's first record is preceded by its
 // RUNNING status.
-func (a *AirbyteSink) Write(_ context.Context, stream string, row engine.Row) error {
+func (a *AirbyteSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
 	if !a.running[stream] {
 		a.running[stream] = true
 		a.StreamStatus(stream, "RUNNING")
 	}
-	return a.out.put(map[string]any{"type": "RECORD", "record": abRecord{Stream: stream, Data: row, EmittedAt: millis(a.now())}})
+	for _, row := range engine.RowsOf(rec) {
+		if err := a.out.put(map[string]any{"type": "RECORD", "record": abRecord{Stream: stream, Data: row, EmittedAt: millis(a.now())}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Checkpoint implements Sink: one GLOBAL STATE message. Its shared_state
@@ -315,13 +322,19 @@ func (s *SingerSink) schema(stream string) error {
 	return s.out.put(msg)
 }
 
-// Write implements Sink.
-func (s *SingerSink) Write(_ context.Context, stream string, row engine.Row) error {
+// WriteBatch implements Sink: one RECORD per row, every column present
+// (null when it has no value).
+func (s *SingerSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
 	if err := s.schema(stream); err != nil {
 		return err
 	}
-	return s.out.put(map[string]any{"type": "RECORD", "stream": stream, "record": row,
-		"time_extracted": s.now().UTC().Format(time.RFC3339Nano)})
+	for _, row := range engine.RowsOf(rec) {
+		if err := s.out.put(map[string]any{"type": "RECORD", "stream": stream, "record": row,
+			"time_extracted": s.now().UTC().Format(time.RFC3339Nano)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Checkpoint implements Sink: one STATE whose bookmarks hold one bookmark
