@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -170,6 +171,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	logPhase(opt.Logger, "load")
 	res, err := load(ctx, &opt, w, st)
 	if err != nil {
 		return nil, err
@@ -181,6 +183,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, fmt.Errorf("%w after the load (committed); the models are rebuilt by the next run or `chorus-elt transform`", engine.ErrInterrupted)
 	}
 	opt.progress("transforming…")
+	logPhase(opt.Logger, "transform")
 	topt := opt.Transform
 	topt.Logger = opt.Logger
 	tr, err := transforms.Run(ctx, w, topt)
@@ -332,4 +335,17 @@ func load(ctx context.Context, opt *Options, w warehouse.Warehouse, st *state.St
 		}
 	}
 	return res, nil
+}
+
+// logPhase logs, at debug level, the start of a phase and what the Go heap
+// holds then (DuckDB's memory is outside it): with the process's peak RSS,
+// what a memory budget is spent on.
+func logPhase(l *slog.Logger, phase string) {
+	if !l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	l.Debug("phase", "phase", phase, "go_heap_inuse_mb", m.HeapInuse>>20, "go_heap_idle_mb", (m.HeapIdle-m.HeapReleased)>>20,
+		"go_sys_mb", (m.Sys-m.HeapReleased)>>20)
 }

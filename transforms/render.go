@@ -26,6 +26,11 @@ type renderer struct {
 	modelSchema string
 	asOf        time.Time
 	vars        map[string]string // var("name") → SQL literal
+
+	// chunk is the chunk() call of the model being rendered (nil: none).
+	chunk *chunkSpec
+	// piece, when set, is the range chunk() renders to; nil renders TRUE.
+	piece *chunkPiece
 }
 
 // macroFunc renders one macro call.
@@ -64,6 +69,7 @@ var macroDoc = map[string]string{
 	"unnest_split(x, 'sep', alias)":    "FROM item: one row per part of x split by sep, the part named alias",
 	"unnest_range(a, b, alias)":        "FROM item: one row per integer a..b (inclusive), named alias",
 	"unnest_list(x, alias)":            "FROM item: one row per element of the list (array) x, named alias",
+	"chunk(x, table, column)":          "a WHERE condition: TRUE; on DuckDB the runner may build the model in pieces, each a range of x, cut at quantiles of table.column (see chunk.go)",
 }
 
 // MacroNames returns the macro signatures, sorted, with their meaning.
@@ -100,6 +106,7 @@ var macros = map[string]macroFunc{
 	"unnest_split":       macroUnnestSplit,
 	"unnest_range":       macroUnnestRange,
 	"unnest_list":        macroUnnestList,
+	"chunk":              macroChunk,
 }
 
 // innermost matches a {{ ... }} block that holds no other block.

@@ -63,6 +63,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for the ledger; nil means time.Now.
 	Now func() time.Time
+	// ChunkRows: a table model with a chunk() condition is built, on
+	// DuckDB, in pieces of about this many rows of its chunk table (see
+	// chunk.go); 0 means DefaultChunkRows, a negative value builds it whole.
+	ChunkRows int
 }
 
 // Result says what Run built.
@@ -109,39 +113,53 @@ type step struct {
 	sql        []string // statements, run in order
 	count      bool     // count rows after
 	model      *Model
+	chunk      *chunkSpec // the model's chunk() condition, when it has one
 }
 
 // Plan renders every step without running anything: seeds first, then the
 // models in dependency order.
 func plan(ctx context.Context, e Engine, opt *Options) ([]*step, error) {
+	steps, _, err := planWith(ctx, e, opt)
+	return steps, err
+}
+
+// planWith is plan that also returns the renderer, for the pieces of
+// chunked models.
+func planWith(ctx context.Context, e Engine, opt *Options) ([]*step, *renderer, error) {
 	fsys := opt.Models
 	if fsys == nil {
 		fsys = sqlmodels.FS()
 	}
 	models, err := loadModels(fsys, seedNames())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := newRenderer(e, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seeds, err := seedSteps(ctx, e, r, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	steps := seeds
 	for _, m := range models {
+		r.chunk = nil
 		body, err := r.render(m.Body)
 		if err != nil {
-			return nil, fmt.Errorf("transforms: %s: %w", m.File, err)
+			return nil, nil, fmt.Errorf("transforms: %s: %w", m.File, err)
 		}
 		kind := strings.ToUpper(m.Materialized)
 		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, r.table(r.modelSchema, m.Name), body)
-		steps = append(steps, &step{name: m.Name, kind: m.Materialized, version: m.Version, checksum: m.Checksum,
-			sql: []string{stmt}, count: m.Materialized == "table", model: m})
+		st := &step{name: m.Name, kind: m.Materialized, version: m.Version, checksum: m.Checksum,
+			sql: []string{stmt}, count: m.Materialized == "table", model: m}
+		if m.Materialized == "table" {
+			st.chunk = r.chunk
+		}
+		steps = append(steps, st)
 	}
-	return steps, nil
+	r.chunk = nil
+	return steps, r, nil
 }
 
 // Statement is one rendered step of a plan: a seed or a model and the SQL
@@ -218,13 +236,18 @@ func Run(ctx context.Context, e Engine, opt Options) (*Result, error) {
 		}
 		e = qe
 	}
-	steps, err := plan(ctx, e, &opt)
+	steps, r, err := planWith(ctx, e, &opt)
 	if err != nil {
 		return nil, err
 	}
 	if opt.DryRun {
 		return res, printPlan(opt.Out, e, steps, &opt)
 	}
+	chunkRows := opt.ChunkRows
+	if chunkRows == 0 {
+		chunkRows = DefaultChunkRows
+	}
+	tx, canTx := txEngine(e)
 	lg := &ledger{e: e, table: tableName(e.Dialect(), e.ModelSchema(), LedgerTable)}
 	if err := lg.ensure(ctx); err != nil {
 		return nil, err
@@ -234,13 +257,26 @@ func Run(ctx context.Context, e Engine, opt Options) (*Result, error) {
 	}
 	for _, st := range steps {
 		t0 := time.Now()
-		for _, q := range st.sql {
-			if err := e.Exec(ctx, q); err != nil {
-				where := st.name
-				if st.model != nil {
-					where = fmt.Sprintf("%s (%s, version %d)", st.name, st.model.File, st.version)
+		where := st.name
+		if st.model != nil {
+			where = fmt.Sprintf("%s (%s, version %d)", st.name, st.model.File, st.version)
+		}
+		var pieces []string
+		if st.chunk != nil && canTx && chunkRows > 0 {
+			if pieces, err = chunkedStatements(ctx, e, r, st, chunkRows); err != nil {
+				return res, err
+			}
+		}
+		if len(pieces) > 0 {
+			if err := tx.ExecTx(ctx, pieces); err != nil {
+				return res, fmt.Errorf("transforms: build %s in %d pieces: %w", where, len(pieces), err)
+			}
+			opt.Logger.Debug("built in pieces", "model", st.name, "pieces", len(pieces))
+		} else {
+			for _, q := range st.sql {
+				if err := e.Exec(ctx, q); err != nil {
+					return res, fmt.Errorf("transforms: build %s: %w", where, err)
 				}
-				return res, fmt.Errorf("transforms: build %s: %w", where, err)
 			}
 		}
 		sr := &StepResult{Name: st.name, Kind: st.kind, Version: st.version, Checksum: st.checksum, Rows: -1}

@@ -1,5 +1,51 @@
 package warehouse
 
+/*
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#if defined(__linux__)
+// DuckDB's allocator on Linux: the jemalloc it is built with, under its own
+// prefix. Declared weak so that a build without it links, and finds NULL.
+extern int duckdb_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) __attribute__((weak));
+#endif
+
+// chorus_duckdb_decay sets how long DuckDB's allocator keeps pages freed
+// (dirty, then muzzy) before handing them back to the system, for every
+// arena and for those created later. It returns the number of arenas, or
+// -1 when the allocator is not there.
+static int chorus_duckdb_decay(long dirty_ms, long muzzy_ms) {
+#if defined(__linux__)
+	if (duckdb_je_mallctl == NULL) {
+		return -1;
+	}
+	ssize_t dirty = dirty_ms, muzzy = muzzy_ms;
+	if (duckdb_je_mallctl("arenas.dirty_decay_ms", NULL, NULL, &dirty, sizeof(dirty)) != 0) {
+		return -1;
+	}
+	duckdb_je_mallctl("arenas.muzzy_decay_ms", NULL, NULL, &muzzy, sizeof(muzzy));
+	unsigned n = 0;
+	size_t len = sizeof(n);
+	if (duckdb_je_mallctl("arenas.narenas", &n, &len, NULL, 0) != 0) {
+		return -1;
+	}
+	char name[64];
+	for (unsigned i = 0; i < n; i++) {
+		// Arenas not in use yet fail here; they start with the defaults above.
+		snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", i);
+		duckdb_je_mallctl(name, NULL, NULL, &dirty, sizeof(dirty));
+		snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", i);
+		duckdb_je_mallctl(name, NULL, NULL, &muzzy, sizeof(muzzy));
+	}
+	return (int)n;
+#else
+	return -1;
+#endif
+}
+*/
+import "C"
+
 import (
 	"context"
 	"database/sql"
@@ -11,6 +57,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -43,32 +90,72 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: duckdb path %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	if opt.ReadOnly {
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("warehouse: DuckDB file %s: %w", abs, err)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("warehouse: cannot create the directory for DuckDB file %s: %w", abs, err)
 	}
 	memLimit, err := duckMemoryLimit(opt.DuckDBMemoryLimit)
 	if err != nil {
 		return nil, err
 	}
+	if opt.DuckDBThreads < 0 {
+		return nil, &OptionError{Option: "DuckDB threads", Msg: fmt.Sprintf("%d: use 0 (one per core) or more", opt.DuckDBThreads)}
+	}
+	releaseFreedMemory()
 	// The file is attached under a fixed name rather than opened directly:
 	// opened directly, a file named chorus.duckdb would be a catalog called
 	// "chorus", and every chorus.<model> reference would be ambiguous
 	// between that catalog and the schema "chorus".
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s", sqlString(abs), DuckDBCatalog)
+	if opt.ReadOnly {
+		attach += " (READ_ONLY)"
+	} else {
+		// A new file is written in the storage format of DuckDB 1.4 (the
+		// library's); an older file is upgraded on its first write. Opening
+		// a file reads every column's statistics, and the 1.0 format keeps
+		// their distinct counts in a form that is converted, slowly, on
+		// every open. DuckDB 1.4 clients read either.
+		attach += " (STORAGE_VERSION '" + duckDBStorageVersion + "')"
+	}
+	settings := []string{
+		// Large loads and models spill to disk, next to the file, instead
+		// of growing the process: the whole run's budget is 256 MB, and
+		// DuckDB's memory_limit bounds its buffers, not all it allocates.
+		"SET memory_limit = '" + memLimit + "'",
+		"SET temp_directory = " + sqlString(abs+".tmp"),
+		// Pages DuckDB frees go back to the system in the background rather
+		// than staying with its allocator (see releaseFreedMemory).
+		"SET allocator_background_threads = true",
+	}
+	if opt.DuckDBThreads > 0 {
+		settings = append(settings, fmt.Sprintf("SET threads = %d", opt.DuckDBThreads))
+	}
+	// The settings and the ATTACH are the database's, made once (DuckDB
+	// refuses to move its temp directory once used); every connection then
+	// selects the catalog and the time zone.
+	var initMu sync.Mutex
+	initialized := false
 	conn, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
-		for _, q := range []string{
-			fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s", strings.ReplaceAll(abs, "'", "''"), DuckDBCatalog),
+		initMu.Lock()
+		defer initMu.Unlock()
+		stmts := []string{
 			"USE " + DuckDBCatalog,
 			// Timestamps are stored as TIMESTAMP in UTC; the session time
 			// zone makes TIMESTAMPTZ → TIMESTAMP casts (and transforms) use UTC.
 			"SET TimeZone = 'UTC'",
-			// Large loads spill to disk (next to the file) instead of growing
-			// the process: the connector's memory budget is a few hundred MB.
-			"SET memory_limit = '" + memLimit + "'",
-		} {
+		}
+		if !initialized {
+			stmts = append(append(append([]string{}, settings...), attach), stmts...)
+		}
+		for _, q := range stmts {
 			if _, err := ex.ExecContext(ctx, q, nil); err != nil {
 				return err
 			}
 		}
+		initialized = true
 		return nil
 	})
 	if err != nil {
@@ -79,17 +166,48 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 		d.db.Close()
 		return nil, duckOpenError(abs, err)
 	}
-	if err := d.ensure(ctx, d.db); err != nil {
-		d.db.Close()
-		return nil, duckOpenError(abs, err)
+	if !opt.ReadOnly {
+		if err := d.ensure(ctx, d.db); err != nil {
+			d.db.Close()
+			return nil, duckOpenError(abs, err)
+		}
 	}
 	return d, nil
 }
 
+// Pages DuckDB's allocator (jemalloc, on Linux) frees stay in the process
+// for a while — 5 seconds by DuckDB's configuration — in case they are
+// needed again. A load or a model build churns through far more than its
+// memory_limit that way: measured, a transcript_search build under a
+// 96 MB limit held 250 MB of resident memory, 160 MB of it freed pages.
+// They are handed back to the system at once instead, by the allocator's
+// background thread (allocator_background_threads); what that costs is a
+// page fault when DuckDB takes a page again.
+const (
+	duckDirtyDecayMS = 0
+	duckMuzzyDecayMS = 0
+)
+
+var releaseOnce sync.Once
+
+// releaseFreedMemory sets, once per process, how fast DuckDB's allocator
+// hands freed pages back (see duckDirtyDecayMS); a no-op where DuckDB is
+// built without jemalloc.
+func releaseFreedMemory() {
+	releaseOnce.Do(func() { C.chorus_duckdb_decay(duckDirtyDecayMS, duckMuzzyDecayMS) })
+}
+
+// duckDBStorageVersion is the storage format new DuckDB files are written
+// in (ATTACH … STORAGE_VERSION).
+const duckDBStorageVersion = "v1.4.0"
+
 // DefaultDuckDBMemory is DuckDB's memory_limit unless
 // Options.DuckDBMemoryLimit says otherwise; past it, loads and transforms
-// spill to disk.
-const DefaultDuckDBMemory = "256MB"
+// spill to disk. DuckDB allocates some memory outside the limit (query
+// plans, Parquet readers, the catalog), and the process holds the Go heap
+// and the program itself besides, so the limit is well under the run's
+// budget of 256 MB.
+const DefaultDuckDBMemory = "96MB"
 
 var memorySize = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
 
@@ -202,6 +320,30 @@ func (d *duckDB) ensure(ctx context.Context, ex execer) error {
 func (d *duckDB) Exec(ctx context.Context, q string) error {
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
+	}
+	return nil
+}
+
+// ExecTx runs statements in order in one transaction, on one connection:
+// all of them or none (transforms build a large model in pieces with it).
+func (d *duckDB) ExecTx(ctx context.Context, stmts []string) error {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("duckdb: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("duckdb: commit: %w", err)
 	}
 	return nil
 }
@@ -367,7 +509,7 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 				res.stream(st.Name).Deleted += n
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "DROP TABLE _chorus_stage"); err != nil {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS _chorus_stage"); err != nil {
 			return fmt.Errorf("warehouse: drop staging for %s: %w", st.Name, err)
 		}
 		if err := d.opt.fail("merged:" + st.Name); err != nil {
@@ -664,27 +806,79 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 		isKey[k] = true
 	}
 	ea := quoteIdent(schemas.ExtractedAt)
+	var cols []string
+	for _, c := range tcols {
+		cols = append(cols, quoteIdent(c))
+	}
+	var ins, upd int64
+	// Staging filter: "" stages every row of the files.
+	staged := ""
+	if st.Name != replacingStream && !fullRefresh(st) && !d.opt.stageAll {
+		// Rows whose key is new and appears once in the files are simply
+		// appended, streamed from the files; only the others — keys the
+		// table holds already, keys the files repeat — go through staging
+		// and MERGE. On a back-fill that is none of them, and on a poll the
+		// few calls read again, so a commit of any size never holds more
+		// than a sort's worth of memory (see mergeKeys).
+		merge, err := d.mergeKeys(ctx, tx, st, table, fileList)
+		if err != nil {
+			return err
+		}
+		k1 := quoteIdent(st.Key[0])
+		src := fmt.Sprintf("read_parquet(%s, union_by_name = true)", fileList)
+		if merge {
+			src += fmt.Sprintf("\nWHERE %s IS NOT NULL AND %s NOT IN (SELECT %s FROM %s)", k1, k1, k1, mergeKeysTable)
+			staged = fmt.Sprintf("WHERE %s IS NULL OR %s IN (SELECT %s FROM %s)\n", k1, k1, k1, mergeKeysTable)
+		}
+		// In the files' order (a call's rows together), not sorted: a sort
+		// of a commit's rows spills to disk under the memory limit and
+		// costs more than the order saves later.
+		r, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM %s",
+			table, strings.Join(cols, ", "), strings.Join(sel, ", "), src))
+		if err != nil {
+			return fmt.Errorf("warehouse: append new rows to %s: %w", qualified, err)
+		}
+		n, _ := r.RowsAffected()
+		ins += n
+		if !merge {
+			if _, err := tx.ExecContext(ctx, "DROP TABLE "+mergeKeysTable); err != nil {
+				return fmt.Errorf("warehouse: %w", err)
+			}
+			if err := d.opt.fail("staged:" + st.Name); err != nil {
+				return err
+			}
+			sr.Inserted += ins
+			sort.Strings(sr.AddedColumns)
+			return nil
+		}
+	}
 	stage := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _chorus_stage AS
 SELECT %s
 FROM read_parquet(%s, union_by_name = true, filename = true, file_row_number = true)
-QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, filename DESC, file_row_number DESC) = 1
+%sQUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, filename DESC, file_row_number DESC) = 1
 ORDER BY %s`,
-		strings.Join(sel, ", "), fileList, strings.Join(keys, ", "), ea, strings.Join(keys, ", "))
+		strings.Join(sel, ", "), fileList, staged, strings.Join(keys, ", "), ea, strings.Join(keys, ", "))
 	if _, err := tx.ExecContext(ctx, stage); err != nil {
 		return fmt.Errorf("warehouse: stage %s: %w", qualified, err)
+	}
+	if staged != "" {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE "+mergeKeysTable); err != nil {
+			return fmt.Errorf("warehouse: %w", err)
+		}
 	}
 	if err := d.opt.fail("staged:" + st.Name); err != nil {
 		return err
 	}
 	newer := fmt.Sprintf("(t.%s IS NULL OR s.%s >= t.%s)", ea, ea, ea)
-	var ins, upd int64
+	var sins, supd int64
 	if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE t.%s IS NULL), count(*) FILTER (WHERE t.%s IS NOT NULL AND %s)
-FROM _chorus_stage s LEFT JOIN %s t ON %s`, keys[0], keys[0], newer, table, strings.Join(on, " AND "))).Scan(&ins, &upd); err != nil {
+FROM _chorus_stage s LEFT JOIN %s t ON %s`, keys[0], keys[0], newer, table, strings.Join(on, " AND "))).Scan(&sins, &supd); err != nil {
 		return fmt.Errorf("warehouse: count changes for %s: %w", qualified, err)
 	}
-	var set, cols, vals []string
+	ins += sins
+	upd += supd
+	var set, vals []string
 	for _, c := range tcols {
-		cols = append(cols, quoteIdent(c))
 		vals = append(vals, "s."+quoteIdent(c))
 		if !isKey[c] {
 			set = append(set, fmt.Sprintf("%s = s.%s", quoteIdent(c), quoteIdent(c)))
@@ -701,4 +895,42 @@ WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)`,
 	sr.Updated += upd
 	sort.Strings(sr.AddedColumns)
 	return nil
+}
+
+// mergeKeysTable holds, while a stream's files are applied, the values of
+// the first key column whose rows go through staging and MERGE.
+const mergeKeysTable = "_chorus_merge_keys"
+
+// mergeKeys fills mergeKeysTable with the values of the stream's first key
+// column (a call, a scorecard…) whose rows cannot simply be appended: those
+// the table already holds, and those of a key that the files repeat. It
+// reports whether any row needs the merge, a row with no first key
+// included. Both checks are cheap: a distinct count of the keys' hashes
+// (equal to the row count only when no key repeats), and a semi-join of the
+// table against the files' distinct first keys (a few thousand).
+func (d *duckDB) mergeKeys(ctx context.Context, tx *sql.Tx, st *schemas.Stream, table, fileList string) (bool, error) {
+	keys := make([]string, len(st.Key))
+	for i, k := range st.Key {
+		keys[i] = quoteIdent(k)
+	}
+	k1 := keys[0]
+	src := fmt.Sprintf("read_parquet(%s, union_by_name = true)", fileList)
+	var rows, distinct, nulls int64
+	if err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), count(DISTINCT hash(%s)), count(*) FILTER (WHERE %s IS NULL) FROM %s",
+		strings.Join(keys, ", "), k1, src)).Scan(&rows, &distinct, &nulls); err != nil {
+		return false, fmt.Errorf("warehouse: keys of %s.%s: %w", DuckDBRawSchema, st.Name, err)
+	}
+	q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\nSELECT DISTINCT t.%s FROM %s AS t WHERE t.%s IN (SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL)",
+		mergeKeysTable, k1, table, k1, k1, src, k1)
+	if distinct != rows {
+		q += fmt.Sprintf("\nUNION\nSELECT %s FROM %s WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1", k1, src, k1, strings.Join(keys, ", "))
+	}
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return false, fmt.Errorf("warehouse: keys of %s.%s to merge: %w", DuckDBRawSchema, st.Name, err)
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+mergeKeysTable).Scan(&n); err != nil {
+		return false, fmt.Errorf("warehouse: %w", err)
+	}
+	return n > 0 || nulls > 0, nil
 }

@@ -482,12 +482,12 @@ func TestFailureInLaterBatch(t *testing.T) {
 }
 
 // The memory limit reaches DuckDB: 1GB (DuckDB's GB is 1000³ bytes) shows
-// as 953.6 MiB, the default 256MB as 244.1 MiB; a size DuckDB cannot read
+// as 953.6 MiB, the default 96MB as 91.5 MiB; a size DuckDB cannot read
 // is refused before DuckDB sees it.
 func TestMemoryLimit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.duckdb")
-	for _, tc := range []struct{ limit, want string }{{"1GB", "953.6 MiB"}, {"", "244.1 MiB"}, {"512MiB", "512.0 MiB"}} {
+	for _, tc := range []struct{ limit, want string }{{"1GB", "953.6 MiB"}, {"", "91.5 MiB"}, {"512MiB", "512.0 MiB"}} {
 		w := openDuck(t, path, Options{DuckDBMemoryLimit: tc.limit})
 		rows, err := w.Query(ctx, "SELECT current_setting('memory_limit') AS m")
 		w.Close()

@@ -78,6 +78,14 @@ type Options struct {
 	// DuckDBMemoryLimit is DuckDB's memory_limit ("1GB"); empty is
 	// DefaultDuckDBMemory.
 	DuckDBMemoryLimit string
+	// DuckDBThreads is DuckDB's worker threads; 0 is DuckDB's default (one
+	// per core). Each thread of a sort or join holds its own buffers, so
+	// fewer threads need less memory under the same memory_limit.
+	DuckDBThreads int
+	// ReadOnly opens a DuckDB file for reading only (transcript, search):
+	// nothing is created or written, the file must exist, and other readers
+	// may open it at the same time. Load and Exec fail.
+	ReadOnly bool
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for loaded_at/updated_at; nil is time.Now.
@@ -86,6 +94,9 @@ type Options struct {
 	// failpoint, when set, is called at named points of a load (tests
 	// inject failures and crashes with it).
 	failpoint func(point string) error
+	// stageAll sends every row of a DuckDB load through staging and MERGE,
+	// new keys included (tests compare it with the append of new keys).
+	stageAll bool
 }
 
 // Schema names for DuckDB. The database file is attached as the catalog

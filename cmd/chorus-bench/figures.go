@@ -228,6 +228,12 @@ func (b *bench) local(ctx context.Context) error {
 	}
 	b.add(sec3, "rows written: all streams / utterances", fmt.Sprintf("%.0f / %.0f", rows, utts), rows, "", "")
 	b.add(sec3, "whole run: wall / CPU (user+sys)", fmt.Sprintf("%.1fs / %.1fs", r.Wall.Seconds(), (r.UserCPU+r.SysCPU).Seconds()), r.Wall.Seconds(), "", "")
+	// The extract's CPU: the run's CPU when the last teams listing was
+	// answered (sampled every 50 ms); the tenant's, this process's over the
+	// same span. Both share the machine's cores during the extract.
+	extractCPU, tenantCPU := cpuAt(r.Samples, s.ExtractEnd()).Seconds(), s.TenantCPU().Seconds()
+	b.add(sec3, "extract CPU: chorus-elt / tenant (bench process)", fmt.Sprintf("%.1fs / %.1fs (%.1f µs per utterance)", extractCPU, tenantCPU, 1e6*extractCPU/max(1, utts)),
+		extractCPU, "", "")
 
 	// The baseline: DuckDB's own JSON reader on the same responses.
 	b.progress("figure 3 baseline: DuckDB read_json of %d responses (%.2f GB)", s.teeDocs, float64(s.teeBytes)/1e9)
@@ -247,12 +253,19 @@ func (b *bench) local(ctx context.Context) error {
 	b.note("baseline engine: DuckDB %s in the bench process; it reads the %d detail responses the run fetched, saved as NDJSON while it ran", version, s.teeDocs)
 
 	mb1, mb := float64(r1.RSSKB)/1024, float64(r.RSSKB)/1024
-	b.add(sec4, fmt.Sprintf("%d calls", small), fmt.Sprintf("%.0f MB", mb1), mb1, "≤ 300 MB", passMiss(mb1 <= 300))
+	b.add(sec4, fmt.Sprintf("%d calls", small), fmt.Sprintf("%.0f MB", mb1), mb1, "≤ 256 MB", passMiss(mb1 <= 256))
 	b.add(sec4, fmt.Sprintf("%d calls: peak during extract / after it (load…)", small),
 		fmt.Sprintf("%.0f MB / %.0f MB", peakRSS(r1.Samples, time.Time{}, s1.ExtractEnd()), peakRSS(r1.Samples, s1.ExtractEnd(), time.Time{})), 0, "", "")
-	b.add(sec4, fmt.Sprintf("%d calls", n), fmt.Sprintf("%.0f MB", mb), mb, "≤ 300 MB", passMiss(mb <= 300))
+	b.add(sec4, fmt.Sprintf("%d calls", n), fmt.Sprintf("%.0f MB", mb), mb, "≤ 256 MB", passMiss(mb <= 256))
 	b.add(sec4, fmt.Sprintf("%d calls: peak during extract / after it (load…)", n),
 		fmt.Sprintf("%.0f MB / %.0f MB", peakRSS(r.Samples, time.Time{}, s.ExtractEnd()), peakRSS(r.Samples, s.ExtractEnd(), time.Time{})), 0, "", "")
+	// The program's own pages (the binary is large: DuckDB, the BigQuery
+	// client) count in RSS as soon as they are touched; the rest is the
+	// Go heap and DuckDB's memory.
+	if p1, p := peakSample(r1.Samples), peakSample(r.Samples); p1.RSSKB > 0 && p.RSSKB > 0 {
+		b.add(sec4, "at the peak: file-backed (the program's pages) / the rest", fmt.Sprintf("%d calls %.0f / %.0f MB, %d calls %.0f / %.0f MB",
+			small, float64(p1.FileKB)/1024, float64(p1.RSSKB-p1.FileKB)/1024, n, float64(p.FileKB)/1024, float64(p.RSSKB-p.FileKB)/1024), 0, "", "")
+	}
 	growth := mb / mb1
 	b.add(sec4, fmt.Sprintf("growth %d → %d calls (%.0f× the calls)", small, n, float64(n)/float64(small)), fmt.Sprintf("%.2f×", growth), growth, "flat (≈1×)", passMiss(growth <= 1.25))
 	return nil
@@ -369,14 +382,14 @@ func (b *bench) transcripts(ctx context.Context) error {
 			base = append(base, time.Since(t0))
 		}
 		c50, c95 := percentile(cli, 50), percentile(cli, 95)
-		b.add(sec, "`chorus-elt transcript` p50 / p95 (process per call)", fmt.Sprintf("%s / %s", ms(c50), ms(c95)), float64(c95)/1e6, "p95 ≤ 50 ms", passMiss(c95 <= 50*time.Millisecond))
+		b.add(sec, "`chorus-elt transcript` p50 / p95 (process per call)", fmt.Sprintf("%s / %s", ms(c50), ms(c95)), float64(c95)/1e6, "p95 ≤ 100 ms", passMiss(c95 <= 100*time.Millisecond))
 		b.add(sec, "  of which process start + open (`query \"SELECT 1\"`) p50", ms(percentile(base, 50)), float64(percentile(base, 50))/1e6, "", "")
 		if len(model) > 0 {
 			b.add(sec, "  its query (transcript_search) in-process p50 / p95", fmt.Sprintf("%s / %s", ms(percentile(model, 50)), ms(percentile(model, 95))), float64(percentile(model, 95))/1e6, "", "")
 		}
 		b.add(sec, "raw utterances query in-process p50 / p95", fmt.Sprintf("%s / %s", ms(p50), ms(p95)), float64(p95)/1e6, "", "")
 	} else {
-		b.add(sec, "equivalent query via warehouse.Query p50 / p95", fmt.Sprintf("%s / %s", ms(p50), ms(p95)), float64(p95)/1e6, "p95 ≤ 50 ms", passMiss(p95 <= 50*time.Millisecond))
+		b.add(sec, "equivalent query via warehouse.Query p50 / p95", fmt.Sprintf("%s / %s", ms(p50), ms(p95)), float64(p95)/1e6, "p95 ≤ 100 ms", passMiss(p95 <= 100*time.Millisecond))
 		b.note("the binary has no `transcript` command: figure 5 is the equivalent query (a call's utterances ordered by index) through warehouse.Query, the warehouse opened once")
 	}
 	b.add(sec, "transcripts / mean utterances", fmt.Sprintf("%d / %.0f", len(inproc), float64(utts)/float64(max(1, len(inproc)))), float64(len(inproc)), "", "")

@@ -9,7 +9,9 @@
 //  5. transcript retrieval latency;
 //  6. the adaptive rate budget: a tenant allowing 4 requests/s, a config
 //     asking for 12; time ÷ (requests ÷ 4), the 429s per request and the
-//     effective rate.
+//     effective rate;
+//  7. startup: `chorus-elt --help`, a process per run, and what package
+//     initialisation costs.
 //
 // The tenant is served by this process; every `chorus-elt run` measured is a
 // child process (the binary given with -bin), so its wall time, CPU and
@@ -28,6 +30,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -80,7 +83,7 @@ func main() {
 		scale    = flag.String("scale", scaleDefault, "full (the issue's sizes) or small (a quick check); default $BENCH_SCALE or full")
 		work     = flag.String("work", "", "working `DIR` (default: a temporary directory, removed afterwards)")
 		keep     = flag.Bool("keep", false, "keep the working directory")
-		only     = flag.String("only", "1,2,3,4,5,6", "figures to measure, comma-separated (3 and 4 share one run; 5 needs 3's warehouse)")
+		only     = flag.String("only", "1,2,3,4,5,6,7", "figures to measure, comma-separated (3 and 4 share one run; 5 needs 3's warehouse)")
 		seed     = flag.Int64("seed", 1, "seed of the simulated tenants")
 		jsonPath = flag.String("json", "", "also write the figures as JSON to `FILE`")
 	)
@@ -123,7 +126,7 @@ func main() {
 		key string
 		f   func(context.Context) error
 	}{
-		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts}, {"6", b.adaptive},
+		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts}, {"6", b.adaptive}, {"7", b.startup},
 	}
 	failed := false
 	for _, s := range steps {
@@ -206,9 +209,13 @@ type childRun struct {
 type rssSample struct {
 	At    time.Time
 	RSSKB int64
+	// FileKB is the file-backed part of RSSKB (RssFile): pages of the
+	// program and its libraries, mapped from the page cache.
+	FileKB int64
+	CPU    time.Duration // user + system CPU so far (clock-tick resolution)
 }
 
-// sampleRSS reads the process's VmRSS every 50 ms until stop.
+// sampleRSS reads the process's VmRSS and CPU time every 50 ms until stop.
 func sampleRSS(pid int, stop chan struct{}) []rssSample {
 	var out []rssSample
 	path := fmt.Sprintf("/proc/%d/status", pid)
@@ -216,12 +223,17 @@ func sampleRSS(pid int, stop chan struct{}) []rssSample {
 	defer t.Stop()
 	for {
 		if b, err := os.ReadFile(path); err == nil {
+			s := rssSample{At: time.Now()}
 			for _, line := range strings.Split(string(b), "\n") {
 				if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-					var kb int64
-					fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-					out = append(out, rssSample{At: time.Now(), RSSKB: kb})
+					fmt.Sscanf(strings.TrimSpace(v), "%d", &s.RSSKB)
+				} else if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+					fmt.Sscanf(strings.TrimSpace(v), "%d", &s.FileKB)
 				}
+			}
+			if s.RSSKB > 0 {
+				s.CPU = procCPU(pid)
+				out = append(out, s)
 			}
 		}
 		select {
@@ -230,6 +242,60 @@ func sampleRSS(pid int, stop chan struct{}) []rssSample {
 		case <-t.C:
 		}
 	}
+}
+
+// procCPU is a process's user + system CPU time from /proc/<pid>/stat (0
+// when unknown), in clock ticks of 10 ms.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// cpuAt is the CPU time of the last sample before t.
+func cpuAt(samples []rssSample, t time.Time) time.Duration {
+	var cpu time.Duration
+	for _, s := range samples {
+		if s.At.After(t) {
+			break
+		}
+		cpu = s.CPU
+	}
+	return cpu
+}
+
+// selfCPU is this process's user + system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakSample is the sample of the largest RSS.
+func peakSample(samples []rssSample) rssSample {
+	var p rssSample
+	for _, s := range samples {
+		if s.RSSKB > p.RSSKB {
+			p = s
+		}
+	}
+	return p
 }
 
 // peakRSS is the largest sample in [from, to) (zero times: unbounded), in MB.

@@ -26,6 +26,10 @@ type served struct {
 	first  atomic.Int64 // unix nanos
 	last   atomic.Int64
 	teams  atomic.Int64
+	// this process's CPU time (nanoseconds) at the first request and at
+	// the last teams listing: the tenant's share of the machine during the
+	// extract
+	cpuFirst, cpuTeams atomic.Int64
 
 	// tee, when set, receives the body of every successful conversation
 	// detail, one JSON document per line (the baseline's input).
@@ -61,7 +65,9 @@ func (s *served) Span() time.Duration {
 }
 
 func (s *served) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.first.CompareAndSwap(0, time.Now().UnixNano())
+	if s.first.CompareAndSwap(0, time.Now().UnixNano()) {
+		s.cpuFirst.Store(int64(selfCPU()))
+	}
 	if s.tee != nil && strings.HasPrefix(r.URL.Path, "/api/v1/conversations/") {
 		cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 		s.Tenant.ServeHTTP(cw, r)
@@ -81,7 +87,14 @@ func (s *served) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.last.Store(now)
 	if r.URL.Path == "/api/v1/teams" {
 		s.teams.Store(now)
+		s.cpuTeams.Store(int64(selfCPU()))
 	}
+}
+
+// TenantCPU is the CPU time this process spent from the first request to
+// the last teams listing: serving the tenant (and the NDJSON copy).
+func (s *served) TenantCPU() time.Duration {
+	return time.Duration(s.cpuTeams.Load() - s.cpuFirst.Load())
 }
 
 // ExtractEnd is when the last teams listing was answered: the extract's

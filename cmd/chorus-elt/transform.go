@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -151,7 +152,7 @@ func searchCommand(e *env) *cli.Command {
 			if o.Limit <= 0 {
 				return usageErr("--limit must be at least 1")
 			}
-			w, err := e.openWarehouse(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openReader(c.Context, c.String("warehouse"), c.String("bigquery-location"))
 			if err != nil {
 				return err
 			}
@@ -199,7 +200,7 @@ func transcriptCommand(e *env) *cli.Command {
 			if c.NArg() != 1 {
 				return usageErr("transcript wants one CALL_ID")
 			}
-			w, err := e.openWarehouse(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openReader(c.Context, c.String("warehouse"), c.String("bigquery-location"))
 			if err != nil {
 				return err
 			}
@@ -212,4 +213,20 @@ func transcriptCommand(e *env) *cli.Command {
 			return err
 		},
 	}
+}
+
+// openReader opens --warehouse for a command that only reads (search,
+// transcript): a DuckDB file read-only — it must exist, nothing is created
+// in it, and several readers may hold it at once.
+func (e *env) openReader(ctx context.Context, url, location string) (warehouse.Warehouse, error) {
+	if url == "" {
+		return nil, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
+	}
+	opt := warehouseOptions()
+	opt.Location, opt.Logger, opt.ReadOnly = location, e.log, true
+	w, err := warehouse.Open(ctx, url, opt)
+	if err != nil {
+		return nil, warehouseErr(err)
+	}
+	return w, nil
 }
