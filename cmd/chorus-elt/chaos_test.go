@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
-	"github.com/chorus-elt/chorus-elt/pipeline"
 )
 
 // TestMain lets the crash and interrupt tests run the CLI as a separate

@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/config"
-	"github.com/chorus-elt/chorus-elt/pipeline"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/chorus-elt/chorus-elt/pipeline"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/schemas"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/connector/config"
-	"github.com/chorus-elt/chorus-elt/pipeline"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 	"github.com/chorus-elt/chorus-elt/warehouse/bqtest"

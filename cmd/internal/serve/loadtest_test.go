@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/pipeline"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )

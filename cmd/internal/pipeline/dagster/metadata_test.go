@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 )
 
 // TestMetadataWire: the JSON of each constructor, written out. Floats keep

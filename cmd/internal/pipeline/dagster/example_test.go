@@ -84,10 +84,10 @@ print(json.dumps(out))
 		sort.Strings(c)
 		return c
 	}
-	if want := names(filepath.Join("..", "..", "schemas", "*.json"), ".json"); !reflect.DeepEqual(sorted(lists.RawStreams), want) {
+	if want := names(filepath.Join("..", "..", "..", "..", "schemas", "*.json"), ".json"); !reflect.DeepEqual(sorted(lists.RawStreams), want) {
 		t.Errorf("RAW_STREAMS in %s:\n %v\nschemas/:\n %v", definitions, sorted(lists.RawStreams), want)
 	}
-	if want := names(filepath.Join("..", "..", "sql", "*.sql"), ".sql"); !reflect.DeepEqual(sorted(lists.Models), want) {
+	if want := names(filepath.Join("..", "..", "..", "..", "sql", "*.sql"), ".sql"); !reflect.DeepEqual(sorted(lists.Models), want) {
 		t.Errorf("MODELS in %s:\n %v\nsql/:\n %v", definitions, sorted(lists.Models), want)
 	}
 	streams := map[string]bool{}

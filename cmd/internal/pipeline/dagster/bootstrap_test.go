@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chorus-elt/chorus-elt/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 )
 
 // zlibBase64 compresses raw bytes (not necessarily JSON) the way

@@ -28,7 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -50,7 +50,7 @@ func encodeParam(t *testing.T, value any) string {
 	return base64.StdEncoding.EncodeToString(z.Bytes())
 }
 
-var schemaDir = filepath.Join("..", "..", "testdata", "dagster-pipes")
+var schemaDir = filepath.Join("..", "..", "..", "..", "testdata", "dagster-pipes")
 
 func loadSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 )
 
 func encodeJSON(t *testing.T, v any) []byte {
