@@ -3,7 +3,7 @@ GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN     ?= bin/chorus-elt
 PKGS    := ./...
 
-.PHONY: build test vet demo fuzz clean
+.PHONY: build test vet lint demo fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chorus-elt
@@ -12,6 +12,16 @@ vet:
 	$(GO) vet $(PKGS)
 	@unformatted=$$($(dir $(GO))gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+# golangci-lint v2 with the checks in .golangci.yml (errcheck, staticcheck,
+# revive, errorlint, import grouping, ...), installed into GOPATH/bin at the
+# pinned version when it is not there (a first install takes a few minutes).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
+lint:
+	@$(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%)" \
+	  || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(GOLANGCI_LINT) run ./...
 
 # The whole suite, then the race detector on the connector packages
 # (the concurrent detail fetches, the shared rate budget, the simulated tenant).

@@ -18,8 +18,11 @@ func readStream(t *testing.T, dir, stream string) []map[string]any {
 func treeContains(t *testing.T, dir, s string) []string {
 	t.Helper()
 	var hits []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() {
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
 			return nil
 		}
 		b, _ := os.ReadFile(p)
@@ -28,5 +31,8 @@ func treeContains(t *testing.T, dir, s string) []string {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", dir, err)
+	}
 	return hits
 }

@@ -207,7 +207,9 @@ func TestPendingGivenUpAfterBound(t *testing.T) {
 	}
 	var st state.State
 	b, _ := os.ReadFile(h.statePath())
-	json.Unmarshal(b, &st)
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
 	h.tenant.Advance(3 * time.Hour)
 	second := h.mustExtract()
 	abandoned := map[string]bool{}
@@ -231,7 +233,9 @@ func TestWindowRunLeavesWatermark(t *testing.T) {
 	h.mustExtract()
 	before, _ := os.ReadFile(h.statePath())
 	var st state.State
-	json.Unmarshal(before, &st)
+	if err := json.Unmarshal(before, &st); err != nil {
+		t.Fatal(err)
+	}
 	// Within the reach of the seen set (look-back + a day), a re-run window
 	// costs list calls only; older windows are re-read in full (idempotent).
 	to := h.tenant.Now().Add(-20 * time.Hour)
@@ -244,7 +248,9 @@ func TestWindowRunLeavesWatermark(t *testing.T) {
 	}
 	var after state.State
 	b, _ := os.ReadFile(h.statePath())
-	json.Unmarshal(b, &after)
+	if err := json.Unmarshal(b, &after); err != nil {
+		t.Fatal(err)
+	}
 	if !after.Calls.Watermark.Equal(*st.Calls.Watermark) {
 		t.Fatalf("a window run moved the watermark from %s to %s", st.Calls.Watermark, after.Calls.Watermark)
 	}
@@ -311,7 +317,7 @@ func TestKilledRunResumes(t *testing.T) {
 		for h.tenant.Stats().DetailRequests < before+25 && time.Now().Before(deadline) {
 			time.Sleep(2 * time.Millisecond)
 		}
-		cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 			t.Fatalf("kill %d: the child was not killed mid-run (%v): %s", kill, err, out.String())

@@ -30,7 +30,7 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	if b[0] == '"' {
 		s, ok := plainString(b)
 		if !ok && json.Unmarshal(b, &s) != nil {
-			return nil
+			return nil //nolint:nilerr // lenient by design: a string that does not decode is no time
 		}
 		if t, ok := parseAPITime(s); ok {
 			f.T = &t
@@ -128,7 +128,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			*f = ""
-			return nil
+			return nil //nolint:nilerr // lenient by design: a string that does not decode is empty
 		}
 		*f = flexString(s)
 	case b[0] == '{' || b[0] == '[':
@@ -155,49 +155,6 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	f.V = &v
-	return nil
-}
-
-// flexList decodes an array of T; anything else (null, missing, an object)
-// becomes an empty list, and an element that does not decode is skipped.
-type flexList[T any] []T
-
-func (f *flexList[T]) UnmarshalJSON(b []byte) error {
-	*f = nil
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil
-	}
-	out := make([]T, 0, len(raw))
-	for _, r := range raw {
-		var v T
-		if err := json.Unmarshal(r, &v); err == nil {
-			out = append(out, v)
-		}
-	}
-	*f = out
-	return nil
-}
-
-// flexObject decodes an object into T; anything else (null, a string, an
-// array, an object whose fields have impossible types) leaves T zero, so one
-// odd sub-object does not make the whole response unreadable.
-// The value that could not be used is kept in Bad, for the row's _extra.
-type flexObject[T any] struct {
-	V   T
-	Bad json.RawMessage
-}
-
-func (f *flexObject[T]) UnmarshalJSON(b []byte) error {
-	var zero T
-	f.V, f.Bad = zero, nil
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || string(b) == "null" {
-		return nil
-	}
-	if b[0] != '{' || json.Unmarshal(b, &f.V) != nil {
-		f.V, f.Bad = zero, append(json.RawMessage(nil), b...)
-	}
 	return nil
 }
 

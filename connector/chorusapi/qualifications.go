@@ -5,8 +5,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector/client"
 	json "github.com/goccy/go-json"
+
+	"github.com/chorus-elt/chorus-elt/connector/client"
 )
 
 // SalesQualification is Chorus's extraction of a sales qualification

@@ -7,8 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector/client"
 	json "github.com/goccy/go-json"
+
+	"github.com/chorus-elt/chorus-elt/connector/client"
 )
 
 const scorecardsPath = "/api/v1/scorecards"

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector/client"
 	json "github.com/goccy/go-json"
+
+	"github.com/chorus-elt/chorus-elt/connector/client"
 )
 
 // V3 is the adapter for the API Chorus publishes today: /v3/engagements for

@@ -61,7 +61,7 @@ func loadContract(t *testing.T, base string) *contract {
 func (c *contract) check(req *http.Request, status int, header http.Header, body []byte) error {
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: not a documented route: %v", req.Method, req.URL, err)
+		return fmt.Errorf("%s %s: not a documented route: %w", req.Method, req.URL, err)
 	}
 	if route.Operation.Responses.Status(status) == nil {
 		if status < 400 {
@@ -69,17 +69,17 @@ func (c *contract) check(req *http.Request, status int, header http.Header, body
 		}
 		var v any
 		if err := json.Unmarshal(body, &v); err != nil {
-			return fmt.Errorf("%s: %d body is not JSON: %v", req.URL.Path, status, err)
+			return fmt.Errorf("%s: %d body is not JSON: %w", req.URL.Path, status, err)
 		}
 		if err := c.errors.VisitJSON(v); err != nil {
-			return fmt.Errorf("%s: %d body is not a contract Error document: %v\n%s", req.URL.Path, status, err, body)
+			return fmt.Errorf("%s: %d body is not a contract Error document: %w\n%s", req.URL.Path, status, err, body)
 		}
 		return nil
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		return fmt.Errorf("request %s does not follow the contract: %v", req.URL, err)
+		return fmt.Errorf("request %s does not follow the contract: %w", req.URL, err)
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header,
 		Body: io.NopCloser(bytes.NewReader(body)), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}

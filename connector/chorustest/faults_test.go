@@ -55,10 +55,10 @@ func classify(t *testing.T, r response) string {
 		return "ok"
 	case 429:
 		ra := r.header.Get("Retry-After")
-		switch {
-		case ra == "":
+		switch ra {
+		case "":
 			return "429-noretry"
-		case ra == "1":
+		case "1":
 			return "429"
 		}
 		when, err := http.ParseTime(ra)

@@ -297,14 +297,14 @@ func parseList(r *http.Request, now int64) (listQuery, error) {
 	if s := v.Get("min_date"); s != "" {
 		t, err := parseDate(s)
 		if err != nil {
-			return q, fmt.Errorf("min_date %q: %v", s, err)
+			return q, fmt.Errorf("min_date %q: %w", s, err)
 		}
 		q.min = t
 	}
 	if s := v.Get("max_date"); s != "" {
 		t, err := parseDate(s)
 		if err != nil {
-			return q, fmt.Errorf("max_date %q: %v", s, err)
+			return q, fmt.Errorf("max_date %q: %w", s, err)
 		}
 		q.max = min(q.max, t)
 	}

@@ -95,7 +95,7 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// NewClient builds a client from a validated config.
+// New builds a client from a validated config.
 func New(cfg *config.Config, opt Options) *Client {
 	hc := opt.HTTPClient
 	if hc == nil {
@@ -211,7 +211,7 @@ func (c *Client) GetJSON(ctx context.Context, r Request, out any) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w (while waiting to retry: %v)", ctx.Err(), last)
+			return fmt.Errorf("%w (while waiting to retry: %v)", ctx.Err(), last) //nolint:errorlint // the run was stopped: that is the error; the last failure is only context
 		case <-t.C:
 		}
 	}
@@ -602,7 +602,7 @@ func (c *Client) Format(f fmt.State, verb rune) {
 func decodeBody(body []byte, out any) (err error) {
 	if !stdjson.Valid(body) {
 		var v any
-		return fmt.Errorf("malformed JSON: %v", stdjson.Unmarshal(body, &v))
+		return fmt.Errorf("malformed JSON: %w", stdjson.Unmarshal(body, &v))
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -663,6 +663,7 @@ func apiErrorDetail(body []byte) string {
 	return fmt.Sprintf("(body starts %q)", Preview(body))
 }
 
+// Preview is the first 80 bytes of a body, for error messages.
 func Preview(b []byte) string {
 	const n = 80
 	if len(b) > n {

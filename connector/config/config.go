@@ -89,7 +89,7 @@ func configErr(format string, a ...any) error {
 	return &Error{Msg: "config: " + fmt.Sprintf(format, a...)}
 }
 
-// LoadConfig reads and validates a config file.
+// Load reads and validates a config file.
 func Load(path string, envToken string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -300,7 +300,7 @@ func (s Secret) GoString() string { return s.String() }
 // not call String (%d, say) makes fmt print the string itself.
 func (s Secret) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
-		io.WriteString(f, s.GoString())
+		_, _ = io.WriteString(f, s.GoString()) // fmt.State has no error to report to
 		return
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, verb), s.String())
@@ -322,7 +322,7 @@ func (c Config) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
 		s = strings.Replace(s, "config.config{", "config.Config{", 1)
 	}
-	io.WriteString(f, s)
+	_, _ = io.WriteString(f, s) // fmt.State has no error to report to
 }
 
 // MarshalJSON redacts the secret.

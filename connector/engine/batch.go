@@ -77,14 +77,22 @@ func streamByName(name string) (streamID, bool) {
 // the column holds, so that a value of the wrong type does not compile and a
 // handle of the wrong kind fails at start-up (bindColumns).
 type (
-	StrCol   int // string or JSON (x-json) column
-	IntCol   int // integer
-	FloatCol int // number
-	BoolCol  int // boolean
-	TimeCol  int // timestamp (date-time)
-	DateCol  int // date
-	IntsCol  int // integer[]
-	StrsCol  int // string[]
+	// StrCol is a string or JSON (x-json) column.
+	StrCol int
+	// IntCol is an integer column.
+	IntCol int
+	// FloatCol is a number column.
+	FloatCol int
+	// BoolCol is a boolean column.
+	BoolCol int
+	// TimeCol is a timestamp (date-time) column.
+	TimeCol int
+	// DateCol is a date column.
+	DateCol int
+	// IntsCol is an integer[] column.
+	IntsCol int
+	// StrsCol is a string[] column.
+	StrsCol int
 )
 
 var colKinds = map[reflect.Type][]schemas.Type{
@@ -466,9 +474,9 @@ func (r *RowBuilder) End() {
 	r.str[r.sync].Append(r.b.syncID)
 	n := r.rows + 1
 	for i, fb := range r.cols {
-		switch l := fb.Len(); {
-		case l == n:
-		case l == n-1:
+		switch l := fb.Len(); l {
+		case n:
+		case n - 1:
 			if !r.null[i] {
 				r.b.fail(fmt.Errorf("%s: column %s is required but missing", r.st.Name, r.st.Columns[i].Name))
 			}

@@ -21,9 +21,6 @@ const (
 	StatusAbandoned = "abandoned" // still not processed after pending_max_hours
 )
 
-// finalStatus reports whether a call in this status is never fetched again.
-func finalStatus(s string) bool { return s != StatusPending && s != "" }
-
 // limits bound what one call may put into the rows.
 type limits struct {
 	utteranceBytes  int

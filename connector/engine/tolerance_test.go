@@ -56,7 +56,9 @@ func TestOdditiesAreReportedNotFatal(t *testing.T) {
 	var extra struct {
 		Conversation map[string]json.RawMessage `json:"conversation"`
 	}
-	json.Unmarshal([]byte(call["_extra"].(string)), &extra)
+	if err := json.Unmarshal([]byte(call["_extra"].(string)), &extra); err != nil {
+		t.Fatal(err)
+	}
 	if string(extra.Conversation["recording"]) != `"see attachment"` || string(extra.Conversation["owner"]) != `"dana"` {
 		t.Fatalf("odd sub-objects not kept in _extra: %s", call["_extra"])
 	}

@@ -5,7 +5,7 @@ package protocol
 import (
 	"bufio"
 	"context"
-	_ "embed"
+	_ "embed" // for the go:embed of the catalog
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/engine"
@@ -37,7 +38,9 @@ func (l *lines) put(v any) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.w.Write(b)
+	if _, err := l.w.Write(b); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
 	if err := l.w.WriteByte('\n'); err != nil {
 		return fmt.Errorf("write message: %w", err)
 	}

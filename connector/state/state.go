@@ -123,7 +123,7 @@ type PendingCall struct {
 	Attempts  int       `json:"attempts"`
 }
 
-// NewState returns an empty state for the tenant at baseURL.
+// New returns an empty state for the tenant at baseURL.
 func New(baseURL string) *State {
 	return &State{Format: StateFormat, Version: StateVersion, Tenant: tenantOf(baseURL)}
 }
@@ -174,7 +174,7 @@ type Error struct{ Msg string }
 
 func (e *Error) Error() string { return e.Msg }
 
-// ParseState reads a state document for the tenant at baseURL. Empty input
+// Parse reads a state document for the tenant at baseURL. Empty input
 // is a fresh state. The envelopes Airbyte and Singer hand back are
 // accepted: Airbyte's GLOBAL state (and the per-stream states of earlier
 // versions), Singer's bookmarks.
@@ -326,7 +326,7 @@ func unwrapState(doc []byte) (inner []byte, streams map[string]json.RawMessage, 
 			Data   json.RawMessage `json:"data"`
 		}
 		if err := json.Unmarshal(doc, &msgs); err != nil {
-			return nil, nil, fmt.Errorf("not valid JSON: %v", err)
+			return nil, nil, fmt.Errorf("not valid JSON: %w", err)
 		}
 		for _, m := range msgs {
 			switch m.Type {
@@ -349,7 +349,7 @@ func unwrapState(doc []byte) (inner []byte, streams map[string]json.RawMessage, 
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &obj); err != nil {
-		return nil, nil, fmt.Errorf("not valid JSON: %v", err)
+		return nil, nil, fmt.Errorf("not valid JSON: %w", err)
 	}
 	if _, ok := obj["version"]; ok {
 		return doc, streams, nil
@@ -395,7 +395,7 @@ func embeddedState(raw json.RawMessage) ([]byte, bool) {
 	return w.State, true
 }
 
-// LoadState reads a state file; a missing file is a fresh state.
+// Load reads a state file; a missing file is a fresh state.
 func Load(path, baseURL string) (*State, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -429,7 +429,7 @@ func (s *State) Clone() *State {
 	return &c
 }
 
-// SaveState writes the state atomically: a temporary file in the same
+// Save writes the state atomically: a temporary file in the same
 // directory, synced, then renamed over the old one.
 func Save(path string, s *State) error {
 	return WriteFileAtomic(path, s.Marshal())

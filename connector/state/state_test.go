@@ -62,7 +62,9 @@ func TestStateRefused(t *testing.T) {
 		{`{"version":1,"tenant":"acme.chorus.ai","calls":{"seen":{"A":{"started_at":"yesterday"}}}}`, "version 1"},
 	} {
 		path := filepath.Join(t.TempDir(), "state.json")
-		os.WriteFile(path, []byte(tc.doc), 0o600)
+		if err := os.WriteFile(path, []byte(tc.doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		_, err := Load(path, "https://acme.chorus.ai")
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: %v; want an error with %q naming the file", tc.doc, err, tc.want)

@@ -199,10 +199,10 @@ func start(t testing.TB, bin, project string) (*Emulator, error) {
 	stop := func() {
 		_ = e.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // we stopped it: how it exited does not matter
 		case <-time.After(10 * time.Second):
 			_ = e.cmd.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // killed: how it exited does not matter
 		}
 	}
 	probe := "http://" + e.HTTPAddr + "/projects/" + project + "/datasets"
@@ -211,7 +211,7 @@ func start(t testing.TB, bin, project string) (*Emulator, error) {
 	for {
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("bigquery-emulator exited before answering (%v):\n%s", err, e.out.String())
+			return nil, fmt.Errorf("bigquery-emulator exited before answering (%w):\n%s", err, e.out.String())
 		default:
 		}
 		if resp, err := client.Get(probe); err == nil {
