@@ -293,7 +293,7 @@ func Run(ctx context.Context, e Engine, opt Options) (*Result, error) {
 			return res, err
 		}
 		res.Steps = append(res.Steps, sr)
-		opt.Logger.Info("built", "model", st.name, "kind", st.kind, "version", st.version, "rows", sr.Rows, "seconds", round3(sr.Seconds))
+		opt.Logger.Debug("built", "model", st.name, "kind", st.kind, "version", st.version, "rows", sr.Rows, "seconds", round3(sr.Seconds))
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil

@@ -250,33 +250,66 @@ func Open(ctx context.Context, url string, opt Options) (Warehouse, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	kind, rest, ok := strings.Cut(url, ":")
-	if !ok {
-		return nil, &URLError{URL: url, Msg: "no scheme"}
+	t, err := ParseURL(url)
+	if err != nil {
+		return nil, err
 	}
-	switch kind {
-	case "duckdb":
-		if rest == "" {
-			return nil, &URLError{URL: url, Msg: "the DuckDB file path is empty"}
-		}
-		d, err := openDuckDB(ctx, rest, opt)
+	if t.Dialect == "duckdb" {
+		d, err := openDuckDB(ctx, t.Path, opt)
 		if err != nil {
 			return nil, err
 		}
 		return d, nil
-	case "bigquery":
+	}
+	b, err := openBigQuery(ctx, t.Project, t.Dataset, opt)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Target is what a warehouse URL names, before anything is opened.
+type Target struct {
+	Dialect          string // "duckdb" or "bigquery"
+	Path             string // the DuckDB file
+	Project, Dataset string // BigQuery
+}
+
+// ParseURL reads a warehouse URL: duckdb:PATH or bigquery:PROJECT.DATASET.
+// It is the one parser of these URLs; a bad one is a *URLError.
+func ParseURL(url string) (Target, error) {
+	kind, rest, ok := strings.Cut(url, ":")
+	switch {
+	case !ok:
+		return Target{}, &URLError{URL: url, Msg: "no scheme"}
+	case kind == "duckdb" && rest == "":
+		return Target{}, &URLError{URL: url, Msg: "the DuckDB file path is empty"}
+	case kind == "duckdb":
+		return Target{Dialect: kind, Path: rest}, nil
+	case kind == "bigquery":
 		project, dataset, ok := strings.Cut(rest, ".")
 		if !ok || project == "" || dataset == "" || strings.Contains(dataset, ".") || !validDataset(dataset) {
-			return nil, &URLError{URL: url, Msg: "want bigquery:PROJECT.DATASET, dataset of letters, digits and underscores"}
+			return Target{}, &URLError{URL: url, Msg: "want bigquery:PROJECT.DATASET, dataset of letters, digits and underscores"}
 		}
-		b, err := openBigQuery(ctx, project, dataset, opt)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	default:
-		return nil, &URLError{URL: url, Msg: fmt.Sprintf("unknown scheme %q", kind)}
+		return Target{Dialect: kind, Project: project, Dataset: dataset}, nil
 	}
+	return Target{}, &URLError{URL: url, Msg: fmt.Sprintf("unknown scheme %q", kind)}
+}
+
+// RawSchema is where the target's raw tables live (as Warehouse.RawSchema).
+func (t Target) RawSchema() string {
+	if t.Dialect == "duckdb" {
+		return DuckDBRawSchema
+	}
+	return t.Project + "." + t.Dataset + "_raw"
+}
+
+// ModelSchema is where the target's models live (as Warehouse.ModelSchema).
+func (t Target) ModelSchema() string {
+	if t.Dialect == "duckdb" {
+		return DuckDBModelSchema
+	}
+	return t.Project + "." + t.Dataset
 }
 
 func validDataset(s string) bool {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
+
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 )
@@ -27,7 +29,7 @@ import (
 // (a leak then shows to the test that reads them).
 func TestMain(m *testing.M) {
 	if os.Getenv(cliEnv) == "1" {
-		ctx, stop, release := onSignals(context.Background())
+		ctx, stop, release := clienv.OnSignals(context.Background(), stopGrace)
 		code := run(ctx, stop, os.Args, unfilteredFile{os.Stdout}, unfilteredFile{os.Stderr})
 		release()
 		os.Exit(code)
@@ -77,7 +79,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	customers := filepath.Join(root, "customers.csv")
-	if err := writeCustomersCSV(tenant, customers); err != nil {
+	if err := pipeline.WriteCustomersCSV(tenant, customers); err != nil {
 		t.Fatal(err)
 	}
 	runArgs := func(dir string) ([]string, string) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
 )
 
 // The one way the tests run the CLI in-process: runCLI. Whatever the test,
@@ -50,7 +52,7 @@ func (s *cliStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (s *cliStream) writeRedacted(out, in []byte, replaced int) (int, error) {
+func (s *cliStream) WriteRedacted(out, in []byte, replaced int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.filtered.Write(out)
@@ -95,7 +97,7 @@ type unfilteredFile struct{ f *os.File }
 
 func (u unfilteredFile) Write(p []byte) (int, error) { return u.f.Write(p) }
 
-func (u unfilteredFile) writeRedacted(_, in []byte, _ int) (int, error) { return u.f.Write(in) }
+func (u unfilteredFile) WriteRedacted(_, in []byte, _ int) (int, error) { return u.f.Write(in) }
 
 // tokenLeaks says where cliToken shows in text: as is, hex-encoded, or in
 // a JSON string once decoded (an API answer can echo it with its characters
@@ -191,8 +193,8 @@ func TestTokenLeaksFinds(t *testing.T) {
 		t.Errorf("false positive: %v", w)
 	}
 	var s cliStream
-	r := &redactor{w: &s}
-	r.setSecret(cliToken)
+	r := clienv.NewRedactor(&s)
+	r.SetSecret(cliToken)
 	io.WriteString(r, "a "+cliToken+" b "+cliToken+"\n")
 	if s.replaced != 2 || strings.Contains(s.filtered.String(), cliToken) || !strings.Contains(s.raw.String(), cliToken) {
 		t.Fatalf("replaced %d, filtered %q, raw %q", s.replaced, s.filtered.String(), s.raw.String())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 )
 
@@ -30,7 +30,7 @@ func fakeAPICommand() *cli.Command {
 			&cli.Float64Flag{Name: "rate-limit", Usage: "server-side limit in requests/second (0: none)"},
 			&cli.StringFlag{Name: "faults", Usage: `fault spec, e.g. "429=0.05,500=0.1,slow=0.01,slowdelay=2s,truncate=0.01,dup=0.05,seed=7"`},
 			&cli.StringFlag{Name: "token", Value: "test-token", Usage: "the API token the tenant accepts"},
-			&cli.StringFlag{Name: "customers-csv", Usage: "write the tenant's customer list to this CSV file"},
+			&cli.StringFlag{Name: "customers-csv", Usage: "write the tenant's customer list to this CSV `FILE` (for --customers; with --seed 0 it is testdata/customers.csv)"},
 		},
 		Action: func(c *cli.Context) error {
 			faults, err := chorustest.ParseFaults(c.String("faults"))
@@ -51,7 +51,7 @@ func fakeAPICommand() *cli.Command {
 				RateLimit: c.Float64("rate-limit"), Faults: faults, Token: c.String("token"),
 			})
 			if path := c.String("customers-csv"); path != "" {
-				if err := writeCustomersCSV(tenant, path); err != nil {
+				if err := pipeline.WriteCustomersCSV(tenant, path); err != nil {
 					return err
 				}
 			}
@@ -60,19 +60,4 @@ func fakeAPICommand() *cli.Command {
 			return chorustest.ServeTenant(ctx, c.String("addr"), tenant, c.App.ErrWriter)
 		},
 	}
-}
-
-func writeCustomersCSV(t *chorustest.Tenant, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("--customers-csv: %w", err)
-	}
-	if err := t.WriteCustomersCSV(f, nil); err != nil {
-		f.Close()
-		return fmt.Errorf("--customers-csv %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("--customers-csv %s: %w", path, err)
-	}
-	return nil
 }

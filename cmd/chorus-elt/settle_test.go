@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/warehouse"
@@ -25,7 +26,7 @@ func TestLateAIOutputReachesWarehouse(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	csv := filepath.Join(dir, "customers.csv")
-	if err := writeCustomersCSV(tenant, csv); err != nil {
+	if err := pipeline.WriteCustomersCSV(tenant, csv); err != nil {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "w.duckdb")

@@ -1,23 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/chorus-elt/chorus-elt/connector"
-	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
-	"github.com/chorus-elt/chorus-elt/connector/client"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/config"
-	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/protocol"
 	"github.com/chorus-elt/chorus-elt/connector/state"
-	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
 var configFlag = &cli.StringFlag{Name: "config", Usage: "connector config `FILE` (JSON; see `chorus-elt spec`)"}
@@ -54,19 +47,14 @@ func checkCommand(e *env) *cli.Command {
 		Action: func(c *cli.Context) error {
 			cfg, err := e.loadConfig(c)
 			if err == nil {
-				api := chorusapi.NewV3(client.New(cfg, client.Options{Logger: e.log}))
-				now := time.Now().UTC()
-				_, err = api.ListEngagements(c.Context, chorusapi.ListQuery{From: now.Add(-24 * time.Hour), To: now})
+				err = pipeline.Check(c.Context, cfg, e.log)
 			}
 			if werr := protocol.AirbyteConnectionStatus(e.stdout, err); werr != nil {
 				return werr
 			}
 			if err != nil {
 				e.log.Error("check failed", "error", err.Error())
-				if !connector.IsUsage(err) && !isUsage(err) {
-					return &reportedErr{err}
-				}
-				return &reportedErr{&config.Error{Msg: err.Error()}}
+				return &reportedErr{err}
 			}
 			return nil
 		},
@@ -91,14 +79,20 @@ func discoverCommand(e *env) *cli.Command {
 
 // loadState reads --state (Airbyte and Singer envelopes are accepted): a
 // path given that does not exist is an error, not a fresh start.
-func loadState(path string, cfg *config.Config) (*state.State, error) {
-	if path == "" {
+func loadState(c *cli.Context, cfg *config.Config) (*state.State, error) {
+	if c.String("state") == "" {
 		return state.New(cfg.BaseURL), nil
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, &state.Error{Msg: fmt.Sprintf("state: cannot read %s: %v", path, err)}
+	return pipeline.ReadState(c.Context, pipeline.Options{Config: cfg, StatePath: c.String("state")})
+}
+
+// readCatalog reads the catalog file a flag names.
+func readCatalog(c *cli.Context) ([]byte, error) {
+	doc, err := os.ReadFile(c.String("catalog"))
+	if err != nil {
+		return nil, usageErr("catalog: %v", err)
 	}
-	return state.Load(path, cfg.BaseURL)
+	return doc, nil
 }
 
 func readCommand(e *env) *cli.Command {
@@ -129,40 +123,22 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if c.String("catalog") == "" {
 		return usageErr("--catalog FILE is required")
 	}
-	doc, err := os.ReadFile(c.String("catalog"))
+	doc, err := readCatalog(c)
 	if err != nil {
-		return usageErr("catalog: %v", err)
+		return err
 	}
 	selected, refresh, err := protocol.ParseConfiguredCatalog(doc)
 	if err != nil {
 		return err
 	}
-	st, err := loadState(c.String("state"), cfg)
+	st, err := loadState(c, cfg)
 	if err != nil {
 		return err
 	}
 	for f := range refresh {
 		st.Reset(f)
 	}
-	return e.syncTo(c.Context, cfg, selected, st, protocol.NewAirbyteSink(e.stdout, protocol.SelectedList(selected)))
-}
-
-// flushSink is a protocol sink that buffers its output.
-type flushSink interface {
-	engine.Sink
-	Flush() error
-}
-
-// syncTo runs one sync of the selected streams into a protocol sink.
-func (e *env) syncTo(ctx context.Context, cfg *config.Config, selected map[string]bool, st *state.State, sink flushSink) error {
-	_, err := engine.Sync(ctx, engine.Options{
-		Config: cfg, API: chorusapi.NewV3(client.New(cfg, client.Options{Logger: e.log})),
-		Selected: selected, Logger: e.log, SyncID: connector.NewSyncID(time.Now()), Stop: e.stop,
-	}, st, sink)
-	if ferr := sink.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return pipeline.Sync(c.Context, cfg, selected, st, protocol.NewAirbyteSink(e.stdout, protocol.SelectedList(selected)), e.log, e.stop)
 }
 
 func singerCommand(e *env) *cli.Command {
@@ -185,16 +161,16 @@ func singerCommand(e *env) *cli.Command {
 				return enc.Encode(protocol.SingerCatalog())
 			}
 			var selected map[string]bool
-			if p := c.String("catalog"); p != "" {
-				doc, err := os.ReadFile(p)
+			if c.String("catalog") != "" {
+				doc, err := readCatalog(c)
 				if err != nil {
-					return usageErr("catalog: %v", err)
+					return err
 				}
 				if selected, err = protocol.ParseSingerCatalog(doc); err != nil {
 					return err
 				}
 			}
-			st, err := loadState(c.String("state"), cfg)
+			st, err := loadState(c, cfg)
 			if err != nil {
 				return err
 			}
@@ -202,7 +178,7 @@ func singerCommand(e *env) *cli.Command {
 			if err := sink.WriteSchemas(); err != nil {
 				return err
 			}
-			return e.syncTo(c.Context, cfg, selected, st, sink)
+			return pipeline.Sync(c.Context, cfg, selected, st, sink, e.log, e.stop)
 		},
 	}
 }
@@ -211,39 +187,7 @@ var windowFlags = []cli.Flag{
 	&cli.StringFlag{Name: "start", Usage: "sync only calls that started at or after `DATE` (with --end: one orchestrator partition; the watermark does not move)"},
 	&cli.StringFlag{Name: "end", Usage: "sync only calls that started before `DATE`"},
 	&cli.StringFlag{Name: "streams", Usage: "comma-separated `LIST` of streams (default: all)"},
-}
-
-// windowAndStreams reads --start, --end and --streams.
-func windowAndStreams(c *cli.Context) (from, to time.Time, selected map[string]bool, err error) {
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"start", &from}, {"end", &to}} {
-		if v := c.String(f.name); v != "" {
-			t, perr := config.ParseDate(v)
-			if perr != nil {
-				return from, to, nil, usageErr("--%s: %v", f.name, perr)
-			}
-			*f.dst = t
-		}
-	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return from, to, nil, usageErr("--start must be before --end")
-	}
-	if !to.IsZero() && from.IsZero() {
-		return from, to, nil, usageErr("--end needs --start")
-	}
-	if v := c.String("streams"); v != "" {
-		selected = map[string]bool{}
-		for _, n := range strings.Split(v, ",") {
-			n = strings.TrimSpace(n)
-			if schemas.Get(n) == nil {
-				return from, to, nil, usageErr("--streams: unknown stream %q (streams: %s)", n, strings.Join(schemas.Names(), ", "))
-			}
-			selected[n] = true
-		}
-	}
-	return from, to, selected, nil
+	&cli.BoolFlag{Name: "full-refresh", Usage: "forget the state of the streams synced (all, or --streams) and read them again from start_date; the rows already loaded stay and are updated"},
 }
 
 func extractCommand(e *env) *cli.Command {
@@ -259,27 +203,16 @@ func extractCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			out := c.String("out")
-			if out == "" {
+			if c.String("out") == "" {
 				return usageErr("--out DIR is required")
 			}
-			from, to, selected, err := windowAndStreams(c)
-			if err != nil {
-				return err
-			}
-			statePath := c.String("state")
-			if statePath == "" {
-				statePath = out + "/state.json"
-			}
-			st, err := state.Load(statePath, cfg.BaseURL)
+			win, err := pipeline.ParseWindow(c.String("start"), c.String("end"), c.String("streams"))
 			if err != nil {
 				return err
 			}
 			start := time.Now()
-			res, err := connector.Extract(c.Context, connector.ExtractOptions{
-				Config: cfg, OutDir: out, State: st, Selected: selected, From: from, To: to, Logger: e.log, Stop: e.stop,
-				SaveState: func(s *state.State) error { return state.Save(statePath, s) },
-			})
+			res, err := pipeline.Extract(c.Context, pipeline.ExtractOptions{Config: cfg, Out: c.String("out"), StatePath: c.String("state"),
+				Window: win, FullRefresh: c.Bool("full-refresh"), Logger: e.log, Stop: e.stop})
 			if res != nil {
 				e.log.Info("extract finished", "calls", res.Calls, "requests", res.Requests, "files", res.Files, "seconds", time.Since(start).Seconds())
 				if err == nil {
@@ -289,14 +222,4 @@ func extractCommand(e *env) *cli.Command {
 			return err
 		},
 	}
-}
-
-// writeSummary prints the final one-line JSON summary on stdout.
-func writeSummary(e *env, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-	return err
 }

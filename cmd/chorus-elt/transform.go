@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/report"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/transforms"
-	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
 // Flags of transform (run and demo may reuse transformFlags).
@@ -51,35 +48,13 @@ func transformInputs(c *cli.Context, cfg *config.Config) (transforms.Options, er
 		opt.Signals = s
 	}
 	if s := c.String("as-of"); s != "" {
-		t, err := parseAsOf(s)
+		t, err := config.ParseDate(s)
 		if err != nil {
-			return opt, usageErr("--as-of %q: want RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01)", s)
+			return opt, usageErr("--as-of: %v", err)
 		}
 		opt.AsOf = t
 	}
 	return opt, nil
-}
-
-func parseAsOf(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Parse(time.DateOnly, s)
-}
-
-// planTarget is the dialect and schemas a --warehouse URL names, without
-// connecting (for --dry-run).
-func planTarget(url string) (transforms.PlanOnly, error) {
-	kind, rest, _ := strings.Cut(url, ":")
-	switch {
-	case url == "":
-		return transforms.PlanOnly{}, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
-	case kind == "duckdb" && rest != "":
-		return transforms.PlanOnly{DialectName: transforms.DuckDB, Raw: warehouse.DuckDBRawSchema, Models: warehouse.DuckDBModelSchema}, nil
-	case kind == "bigquery" && strings.Count(rest, ".") == 1 && !strings.HasPrefix(rest, ".") && !strings.HasSuffix(rest, "."):
-		return transforms.PlanOnly{DialectName: transforms.BigQuery, Raw: rest + "_raw", Models: rest}, nil
-	}
-	return transforms.PlanOnly{}, usageErr("--warehouse %q: use duckdb:PATH or bigquery:PROJECT.DATASET", url)
 }
 
 func transformCommand(e *env) *cli.Command {
@@ -104,15 +79,15 @@ func transformCommand(e *env) *cli.Command {
 			}
 			opt.Logger, opt.Out = e.log, e.stdout
 			if c.Bool("dry-run") {
-				target, err := planTarget(c.String("warehouse"))
+				target, err := pipeline.PlanTarget(c.String("warehouse"))
 				if err != nil {
-					return err
+					return warehouseErr(err)
 				}
 				opt.DryRun = true
 				_, err = transforms.Run(c.Context, target, opt)
 				return err
 			}
-			w, err := e.openWarehouse(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openWarehouse(c, false)
 			if err != nil {
 				return err
 			}
@@ -143,16 +118,16 @@ func searchCommand(e *env) *cli.Command {
 			}
 			o := transforms.SearchOptions{Phrase: c.Args().First(), CustomerID: c.String("customer"), Limit: c.Int("limit")}
 			if s := c.String("since"); s != "" {
-				t, err := parseAsOf(s)
+				t, err := config.ParseDate(s)
 				if err != nil {
-					return usageErr("--since %q: want YYYY-MM-DD or RFC 3339", s)
+					return usageErr("--since: %v", err)
 				}
 				o.Since = t
 			}
 			if o.Limit <= 0 {
 				return usageErr("--limit must be at least 1")
 			}
-			w, err := e.openReader(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openWarehouse(c, true)
 			if err != nil {
 				return err
 			}
@@ -161,31 +136,7 @@ func searchCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				enc := json.NewEncoder(e.stdout)
-				for _, h := range hits {
-					if err := enc.Encode(h); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			if len(hits) == 0 {
-				_, err := fmt.Fprintf(e.stdout, "no utterance holds %q\n", o.Phrase)
-				return err
-			}
-			for _, h := range hits {
-				cust := "(no customer)"
-				if h.CustomerID != "" {
-					cust = h.CustomerID + " " + h.CustomerName
-				}
-				fmt.Fprintf(e.stdout, "%s  %s  %s — %s\n  [%s] %s (%s): %s\n", h.StartedAt.Format("2006-01-02 15:04"), h.CallID, h.CallTitle, cust,
-					transforms.FormatOffset(h.Offset), h.Speaker, h.SpeakerType, h.Snippet)
-				if h.Link != "" {
-					fmt.Fprintf(e.stdout, "  %s\n", h.Link)
-				}
-			}
-			return nil
+			return report.Hits(e.stdout, o.Phrase, hits, c.Bool("json"))
 		},
 	}
 }
@@ -200,7 +151,7 @@ func transcriptCommand(e *env) *cli.Command {
 			if c.NArg() != 1 {
 				return usageErr("transcript wants one CALL_ID")
 			}
-			w, err := e.openReader(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openWarehouse(c, true)
 			if err != nil {
 				return err
 			}
@@ -215,18 +166,31 @@ func transcriptCommand(e *env) *cli.Command {
 	}
 }
 
-// openReader opens --warehouse for a command that only reads (search,
-// transcript): a DuckDB file read-only — it must exist, nothing is created
-// in it, and several readers may hold it at once.
-func (e *env) openReader(ctx context.Context, url, location string) (warehouse.Warehouse, error) {
-	if url == "" {
-		return nil, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
+func queryCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "query",
+		Usage:     "run one SQL query against the warehouse and print the rows (a table, or JSON lines with --json)",
+		ArgsUsage: `"SELECT …"`,
+		Flags: []cli.Flag{warehouseFlag, locationFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per row, keys in SELECT order"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErr(`query takes one argument, the SQL text: chorus-elt query --warehouse duckdb:chorus.duckdb "SELECT …"`)
+			}
+			w, err := e.openWarehouse(c, true)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			cols, rows, err := w.QueryTable(c.Context, c.Args().First())
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return report.JSONLines(e.stdout, cols, rows)
+			}
+			return report.Table(e.stdout, cols, rows)
+		},
 	}
-	opt := warehouseOptions()
-	opt.Location, opt.Logger, opt.ReadOnly = location, e.log, true
-	w, err := warehouse.Open(ctx, url, opt)
-	if err != nil {
-		return nil, warehouseErr(err)
-	}
-	return w, nil
 }

@@ -1,24 +1,24 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
-	"github.com/chorus-elt/chorus-elt/schemas"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/report"
+	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
 var (
 	warehouseFlag = &cli.StringFlag{Name: "warehouse", Usage: "destination `URL`: duckdb:PATH or bigquery:PROJECT.DATASET"}
 	locationFlag  = &cli.StringFlag{Name: "bigquery-location", Usage: "BigQuery `LOCATION` for new datasets and jobs (e.g. EU, US)"}
+	stateFlag     = &cli.StringFlag{Name: "state", Usage: "state `FILE`, or \"warehouse\" to keep it in the warehouse (default: the config's state_store, else OUT/state.json)"}
+	outFlag       = &cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"}
 )
 
 // Environment variables the warehouse commands read.
@@ -31,22 +31,28 @@ const (
 )
 
 // openWarehouse opens --warehouse; a bad URL is a usage error (exit 2).
-func (e *env) openWarehouse(ctx context.Context, url, location string) (warehouse.Warehouse, error) {
+// readOnly is for the commands that only read (query, search, transcript):
+// a DuckDB file must exist, nothing is created in it, and several readers
+// may hold it at once.
+func (e *env) openWarehouse(c *cli.Context, readOnly bool) (warehouse.Warehouse, error) {
+	url := c.String("warehouse")
 	if url == "" {
 		return nil, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
 	}
-	opt := warehouseOptions()
-	opt.Location, opt.Logger = location, e.log
-	w, err := warehouse.Open(ctx, url, opt)
+	opt := e.warehouseOptions(c)
+	opt.ReadOnly = readOnly
+	w, err := warehouse.Open(c.Context, url, opt)
 	if err != nil {
 		return nil, warehouseErr(err)
 	}
 	return w, nil
 }
 
-// warehouseOptions are what the environment says of the warehouse.
-func warehouseOptions() warehouse.Options {
-	return warehouse.Options{BigQueryEndpoint: os.Getenv(bigQueryEmulatorEnv), DuckDBMemoryLimit: os.Getenv(duckDBMemoryEnv)}
+// warehouseOptions are what the environment and the flags say of the
+// warehouse.
+func (e *env) warehouseOptions(c *cli.Context) warehouse.Options {
+	return warehouse.Options{BigQueryEndpoint: os.Getenv(bigQueryEmulatorEnv), DuckDBMemoryLimit: os.Getenv(duckDBMemoryEnv),
+		Location: c.String("bigquery-location"), Logger: e.log}
 }
 
 // warehouseErr makes a bad warehouse URL or option a usage error (exit 2).
@@ -74,7 +80,7 @@ func loadCommand(e *env) *cli.Command {
 				return usageErr("--from DIR is required")
 			}
 			start := time.Now()
-			w, err := e.openWarehouse(c.Context, c.String("warehouse"), c.String("bigquery-location"))
+			w, err := e.openWarehouse(c, false)
 			if err != nil {
 				return err
 			}
@@ -91,51 +97,35 @@ func loadCommand(e *env) *cli.Command {
 
 // progress is the terminal's progress line (nil off a terminal).
 func (e *env) progress() func(string) {
-	if !isTerminal(os.Stderr) {
+	if !clienv.IsTerminal(os.Stderr) {
 		return nil
 	}
-	return func(line string) { fmt.Fprint(e.stderr, "\r\033[K"+line) }
+	return func(line string) { e.stderr.Write([]byte("\r\033[K" + line)) }
 }
 
-// runOptions are the pipeline options every run shares.
-func (e *env) runOptions() pipeline.Options {
-	return pipeline.Options{Logger: e.log, Stop: e.stop, Progress: e.progress(), WarehouseOptions: warehouseOptions()}
-}
-
-// printReadable writes the run summary for people (stderr on a terminal).
-func (e *env) printReadable(s *pipeline.Summary) {
-	fmt.Fprintf(e.stderr, "sync %s → %s in %.1fs: %d calls, %d requests (%d retried), %d pending\n",
-		s.SyncID, s.Warehouse, s.Seconds, s.Calls, s.Requests, s.Retries, s.Pending)
-	names := make([]string, 0, len(s.Streams))
-	for n := range s.Streams {
-		names = append(names, n)
+// runOptions reads the flags run and the state commands share: where the
+// warehouse, the files and the state are.
+func (e *env) runOptions(c *cli.Context, cfg *config.Config) (pipeline.Options, error) {
+	p := pipeline.Options{Config: cfg, Warehouse: c.String("warehouse"), Out: c.String("out"), Logger: e.log, Stop: e.stop,
+		Progress: e.progress(), WarehouseOptions: e.warehouseOptions(c)}
+	if p.Warehouse == "" {
+		return p, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
 	}
-	sort.Slice(names, func(i, j int) bool { return streamOrder(names[i]) < streamOrder(names[j]) })
-	for _, n := range names {
-		st := s.Streams[n]
-		fmt.Fprintf(e.stderr, "  %-17s %8d rows %10d bytes %8d new %8d updated\n", n, st.Rows, st.Bytes, st.Inserted, st.Updated)
+	if _, err := warehouse.ParseURL(p.Warehouse); err != nil {
+		return p, usageErr("%v", err)
 	}
-	if s.Cursor != nil {
-		fmt.Fprintf(e.stderr, "  cursor (calls.started_at watermark): %s\n", s.Cursor.Format(time.RFC3339))
+	if p.Out == "" {
+		p.Out = pipeline.DefaultOutDir(p.Warehouse)
 	}
-}
-
-func streamOrder(name string) int {
-	for i, n := range schemas.Names() {
-		if n == name {
-			return i
-		}
-	}
-	return len(schemas.Names())
+	p.StatePath = pipeline.StatePath(c.String("state"), cfg.StateStore, p.Out)
+	return p, nil
 }
 
 func runCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "extract from Chorus and load into the warehouse (an interrupted run is resumed first)",
-		Flags: append([]cli.Flag{configFlag, warehouseFlag, locationFlag,
-			&cli.StringFlag{Name: "state", Usage: "state `FILE`, or \"warehouse\" to keep it in the warehouse (default: the config's state_store, else OUT/state.json)"},
-			&cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"},
+		Flags: append([]cli.Flag{configFlag, warehouseFlag, locationFlag, stateFlag, outFlag,
 			&cli.BoolFlag{Name: "keep-files", Usage: "keep the Parquet files in --out after they are loaded (by default they are removed once the load has committed)"},
 		}, append(windowFlags, transformFlags...)...),
 		Action: func(c *cli.Context) error {
@@ -143,38 +133,24 @@ func runCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			url := c.String("warehouse")
-			if url == "" {
-				return usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
-			}
-			from, to, selected, err := windowAndStreams(c)
+			p, err := e.runOptions(c, cfg)
 			if err != nil {
 				return err
 			}
-			topt, err := transformInputs(c, cfg)
+			win, err := pipeline.ParseWindow(c.String("start"), c.String("end"), c.String("streams"))
 			if err != nil {
 				return err
 			}
-			p := e.runOptions()
-			p.Config, p.Warehouse, p.Out, p.From, p.To, p.Selected, p.Transform, p.KeepFiles =
-				cfg, url, c.String("out"), from, to, selected, topt, c.Bool("keep-files")
-			p.WarehouseOptions.Location = c.String("bigquery-location")
-			if p.Out == "" {
-				p.Out = pipeline.DefaultOutDir(url)
+			if p.Transform, err = transformInputs(c, cfg); err != nil {
+				return err
 			}
-			switch s := c.String("state"); {
-			case s == "warehouse" || (s == "" && cfg.StateStore == "warehouse"):
-			case s == "":
-				p.StatePath = filepath.Join(p.Out, "state.json")
-			default:
-				p.StatePath = s
-			}
+			p.From, p.To, p.Selected, p.KeepFiles, p.FullRefresh = win.From, win.To, win.Selected, c.Bool("keep-files"), c.Bool("full-refresh")
 			sum, err := pipeline.Run(c.Context, p)
 			if err != nil {
 				return warehouseErr(err)
 			}
 			if p.Progress != nil {
-				e.printReadable(sum)
+				report.Run(e.stderr, sum)
 			}
 			return writeSummary(e, sum)
 		},
@@ -184,7 +160,7 @@ func runCommand(e *env) *cli.Command {
 func demoCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "sync a simulated Chorus tenant (in-process, no key, no network) into a DuckDB file and show what was built",
+		Usage: "sync a simulated Chorus tenant (in-process, no key, no network) into a DuckDB file and show what was built; an existing file of another --calls/--seed is refused",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "db", Value: "./chorus.duckdb", Usage: "DuckDB `FILE`"},
 			&cli.IntFlag{Name: "calls", Value: 200, Usage: "number of simulated calls"},
@@ -195,16 +171,16 @@ func demoCommand(e *env) *cli.Command {
 				return usageErr("--calls must be positive")
 			}
 			db := c.String("db")
-			sum, err := pipeline.Demo(c.Context, pipeline.DemoOptions{DB: db, Calls: c.Int("calls"), Seed: c.Int64("seed"), Run: e.runOptions()})
+			run := pipeline.Options{Logger: e.log, Stop: e.stop, Progress: e.progress(), WarehouseOptions: e.warehouseOptions(c)}
+			sum, err := pipeline.Demo(c.Context, pipeline.DemoOptions{DB: db, Calls: c.Int("calls"), Seed: c.Int64("seed"), Run: run})
+			var mismatch *pipeline.DemoMismatchError
+			if errors.As(err, &mismatch) {
+				return usageErr("%v", err)
+			}
 			if err != nil {
 				return warehouseErr(err)
 			}
-			w, err := e.openWarehouse(c.Context, "duckdb:"+db, "")
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			return pipeline.DemoReport(c.Context, w, e.stdout, db, sum)
+			return pipeline.DemoReport(c.Context, db, run.WarehouseOptions, e.stdout, sum)
 		},
 	}
 }

@@ -165,7 +165,7 @@ func AirbyteError(w io.Writer, err error) error {
 	l := newLines(w)
 	if e := l.put(map[string]any{"type": "TRACE", "trace": map[string]any{
 		"type": "ERROR", "emitted_at": float64(millis(time.Now())),
-		"error": map[string]any{"message": err.Error(), "internal_message": fmt.Sprintf("%T", err), "failure_type": ft},
+		"error": map[string]any{"message": err.Error(), "internal_message": ft + ": " + err.Error(), "failure_type": ft},
 	}}); e != nil {
 		return e
 	}

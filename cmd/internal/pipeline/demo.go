@@ -3,10 +3,13 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -29,8 +32,59 @@ type DemoOptions struct {
 
 // demoBaseURL names the simulated tenant whatever port it answers on, so
 // that the state kept in the demo database stays the same tenant's and a
-// second demo resumes instead of being refused as another tenant's.
-const demoBaseURL = "http://simulated-tenant.chorus-elt.invalid"
+// second demo resumes instead of being refused as another tenant's. The
+// tenant's size and seed are part of its name: a demo database holds one
+// tenant.
+func demoBaseURL(calls int, seed int64) string {
+	return fmt.Sprintf("http://calls-%d.seed-%d.simulated-tenant.chorus-elt.invalid", calls, seed)
+}
+
+// DemoMismatchError is a demo database built from another simulated tenant
+// (other --calls or --seed): the demo refuses to mix two tenants.
+type DemoMismatchError struct {
+	DB, Have, Want string
+}
+
+func (e *DemoMismatchError) Error() string {
+	return fmt.Sprintf("%s holds the demo of another simulated tenant (%s; this one is %s) and two tenants do not mix: "+
+		"nothing was changed; remove the file (and the chorus-data folder next to it) or choose another --db", e.DB, e.Have, e.Want)
+}
+
+// checkDemoDB refuses an existing database whose state is another
+// tenant's; a new file, or one of the same tenant, is fine (a second demo
+// of the same tenant resumes it).
+func checkDemoDB(ctx context.Context, opt DemoOptions, base string) error {
+	if _, err := os.Stat(opt.DB); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	w, err := warehouse.Open(ctx, "duckdb:"+opt.DB, warehouse.Options{ReadOnly: true, DuckDBMemoryLimit: opt.Run.WarehouseOptions.DuckDBMemoryLimit})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	doc, err := w.State(ctx)
+	if err != nil {
+		return &DemoMismatchError{DB: opt.DB, Have: "not a chorus-elt demo database", Want: describeTenant(base)}
+	}
+	var head struct{ Tenant string }
+	if len(doc) == 0 || json.Unmarshal(doc, &head) != nil {
+		return nil // no state: nothing synced yet
+	}
+	if head.Tenant != strings.TrimPrefix(base, "http://") {
+		return &DemoMismatchError{DB: opt.DB, Have: describeTenant("http://" + head.Tenant), Want: describeTenant(base)}
+	}
+	return nil
+}
+
+// describeTenant says which demo a tenant name stands for.
+func describeTenant(base string) string {
+	var calls int
+	var seed int64
+	if _, err := fmt.Sscanf(base, "http://calls-%d.seed-%d.", &calls, &seed); err != nil {
+		return "built by an earlier version or another tenant: " + strings.TrimPrefix(base, "http://")
+	}
+	return fmt.Sprintf("--calls %d --seed %d", calls, seed)
+}
 
 // Demo serves a simulated tenant in-process on a loopback port and runs the
 // whole pipeline against it, its customer list included.
@@ -51,7 +105,11 @@ func Demo(ctx context.Context, opt DemoOptions) (*Summary, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}}}
-	doc, err := json.Marshal(map[string]any{"base_url": demoBaseURL, "api_token": tenant.Token(),
+	base := demoBaseURL(opt.Calls, opt.Seed)
+	if err := checkDemoDB(ctx, opt, base); err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(map[string]any{"base_url": base, "api_token": tenant.Token(),
 		"lookback_days": 31, "requests_per_second": 500, "max_concurrency": 8})
 	if err != nil {
 		return nil, err
@@ -97,8 +155,14 @@ var demoFacts = []struct{ title, sql string }{
 }
 
 // DemoReport prints rows per table and a few facts from the models of the
-// DuckDB file the demo built.
-func DemoReport(ctx context.Context, w warehouse.Warehouse, out io.Writer, db string, sum *Summary) error {
+// DuckDB file the demo built (opened read-only).
+func DemoReport(ctx context.Context, db string, wopt warehouse.Options, out io.Writer, sum *Summary) error {
+	wopt.ReadOnly = true
+	w, err := warehouse.Open(ctx, "duckdb:"+db, wopt)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	fmt.Fprintf(out, "chorus-elt demo: synced a simulated Chorus tenant into %s in %.1fs (%d API requests)\n\n", db, sum.Seconds, sum.Requests)
 	fmt.Fprintf(out, "%-28s %10s\n", "table", "rows")
 	var tables []string
@@ -126,5 +190,22 @@ func DemoReport(ctx context.Context, w warehouse.Warehouse, out io.Writer, db st
 		}
 	}
 	fmt.Fprintf(out, "\nquery it: chorus-elt query --warehouse duckdb:%s \"SELECT * FROM chorus_raw.calls LIMIT 5\"\n", strings.TrimPrefix(db, "duckdb:"))
+	return nil
+}
+
+// WriteCustomersCSV writes the tenant's customer list to path (fake-api
+// --customers-csv).
+func WriteCustomersCSV(t *chorustest.Tenant, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--customers-csv: %w", err)
+	}
+	if err := t.WriteCustomersCSV(f, nil); err != nil {
+		f.Close()
+		return fmt.Errorf("--customers-csv %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--customers-csv %s: %w", path, err)
+	}
 	return nil
 }

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/connector"
@@ -50,9 +49,13 @@ type Options struct {
 	Transform transforms.Options
 	// KeepFiles keeps the Parquet files once loaded.
 	KeepFiles bool
-	HTTP      *http.Client // nil: the default transport
-	Stop      <-chan struct{}
-	Logger    *slog.Logger
+	// FullRefresh forgets the state of the selected streams (every stream
+	// when none is selected) before the extract: they are read again from
+	// start_date and merged into the raw tables, which keep their rows.
+	FullRefresh bool
+	HTTP        *http.Client // nil: the default transport
+	Stop        <-chan struct{}
+	Logger      *slog.Logger
 	// Progress receives a line per phase for a person watching (nil: none);
 	// "" clears it.
 	Progress func(line string)
@@ -118,10 +121,20 @@ func (s *Summary) Stream(name string) *StreamSummary {
 
 // DefaultOutDir is a folder next to the DuckDB file, or ./chorus-data.
 func DefaultOutDir(url string) string {
-	if path, ok := strings.CutPrefix(url, "duckdb:"); ok && path != "" {
-		return filepath.Join(filepath.Dir(path), "chorus-data")
+	if t, err := warehouse.ParseURL(url); err == nil && t.Dialect == "duckdb" {
+		return filepath.Join(filepath.Dir(t.Path), "chorus-data")
 	}
 	return "chorus-data"
+}
+
+// PlanTarget is the dialect and schemas a warehouse URL names, without
+// connecting (for transform --dry-run).
+func PlanTarget(url string) (transforms.PlanOnly, error) {
+	t, err := warehouse.ParseURL(url)
+	if err != nil {
+		return transforms.PlanOnly{}, err
+	}
+	return transforms.PlanOnly{DialectName: t.Dialect, Raw: t.RawSchema(), Models: t.ModelSchema()}, nil
 }
 
 // stopped reports whether a stop was asked for.
@@ -150,28 +163,46 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		opt.Out = DefaultOutDir(opt.Warehouse)
 	}
 	sum := &Summary{Command: "run", Streams: map[string]*StreamSummary{}}
-	wopt := opt.WarehouseOptions
-	wopt.Logger = opt.Logger
-	w, err := warehouse.Open(ctx, opt.Warehouse, wopt)
+	unlock, err := LockDir(opt.Out)
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	sum.Warehouse = w.Dialect()
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
+	defer unlock()
 	defer opt.progress("")
 
-	st, err := resume(ctx, &opt, w, sum)
+	// The warehouse is open for the resume, then closed while the extract
+	// runs (minutes: analysts may use the file meanwhile), then opened
+	// again for the load and the transform.
+	w, err := openWarehouse(ctx, opt, false)
 	if err != nil {
 		return nil, err
 	}
+	sum.Warehouse = w.Dialect()
+	st, err := resume(ctx, &opt, w, sum)
+	if err == nil {
+		err = checkLoaded(ctx, &opt, w, st)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opt.FullRefresh {
+		if _, err := st.ResetStreams(Window{Selected: opt.Selected}.selectedNames()); err != nil {
+			return nil, err
+		}
+	}
+	logPhase(opt.Logger, "extract")
 	xr, err := extract(ctx, &opt, st, sum, start)
 	if err != nil {
 		return nil, err
 	}
 	logPhase(opt.Logger, "load")
+	if w, err = openWarehouse(ctx, opt, false); err != nil {
+		return nil, err
+	}
+	defer w.Close()
 	res, err := load(ctx, &opt, w, st)
 	if err != nil {
 		return nil, err
@@ -287,10 +318,10 @@ func extract(ctx context.Context, opt *Options, st *state.State, sum *Summary, s
 		}()
 	}
 	xr, err := connector.Extract(ctx, connector.ExtractOptions{Config: opt.Config, OutDir: opt.Out, State: st, SaveState: save,
-		Selected: opt.Selected, From: opt.From, To: opt.To, Logger: opt.Logger, HTTP: opt.HTTP, SyncID: sum.SyncID, Stop: opt.Stop})
+		Selected: opt.Selected, From: opt.From, To: opt.To, Logger: opt.Logger, HTTP: watchReach(opt.HTTP, opt.Logger, opt.Config.BaseURL, nil), SyncID: sum.SyncID, Stop: opt.Stop})
 	close(done)
 	if err != nil {
-		if xr != nil && len(xr.Rows) > 0 {
+		if xr != nil && xr.Files > 0 {
 			return nil, fmt.Errorf("%w (the files extracted so far are loaded by the next run)", err)
 		}
 		return nil, err
@@ -337,15 +368,16 @@ func load(ctx context.Context, opt *Options, w warehouse.Warehouse, st *state.St
 	return res, nil
 }
 
-// logPhase logs, at debug level, the start of a phase and what the Go heap
-// holds then (DuckDB's memory is outside it): with the process's peak RSS,
+// logPhase logs the start of a phase (one line per phase) and, at debug
+// level, what the Go heap holds then (DuckDB's memory is outside it): with the process's peak RSS,
 // what a memory budget is spent on.
 func logPhase(l *slog.Logger, phase string) {
-	if !l.Enabled(context.Background(), slog.LevelDebug) {
-		return
+	var mem []any
+	if l.Enabled(context.Background(), slog.LevelDebug) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		mem = []any{"go_heap_inuse_mb", m.HeapInuse >> 20, "go_heap_idle_mb", (m.HeapIdle - m.HeapReleased) >> 20,
+			"go_sys_mb", (m.Sys - m.HeapReleased) >> 20}
 	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	l.Debug("phase", "phase", phase, "go_heap_inuse_mb", m.HeapInuse>>20, "go_heap_idle_mb", (m.HeapIdle-m.HeapReleased)>>20,
-		"go_sys_mb", (m.Sys-m.HeapReleased)>>20)
+	l.Info("starting "+phase, mem...)
 }
