@@ -317,3 +317,28 @@ func TestErgonomics(t *testing.T) {
 		t.Errorf("query _extra: %q", out)
 	}
 }
+
+// TestUnreachableHost: check fails at the first attempt on connection
+// refused and on an unknown host; extract reports the failure at the first
+// attempt (then retries) and does not claim files were extracted; a usage
+// error of Airbyte read is a human message.
+func TestUnreachableHost(t *testing.T) {
+	dir := t.TempDir()
+	for _, base := range []string{"http://127.0.0.1:1", "http://no-such-host.invalid"} {
+		cfg := writeConfig(t, dir, base, cliToken, `,"max_retries":8`)
+		start := time.Now()
+		code, _, stderr := runCLI(t, cliOpts{}, "check", "--config", cfg)
+		if code != exitFailure || !strings.Contains(stderr, "cannot reach") || time.Since(start) > 3*time.Second {
+			t.Errorf("check %s: exit %d after %s: %s", base, code, time.Since(start), stderr)
+		}
+	}
+	cfg := writeConfig(t, dir, "http://127.0.0.1:1", cliToken, `,"max_retries":2`)
+	code, _, stderr := runCLI(t, cliOpts{}, "run", "--config", cfg, "--warehouse", "duckdb:"+filepath.Join(dir, "w.duckdb"))
+	if code != exitFailure || strings.Count(stderr, "cannot reach the API; retrying") != 1 || strings.Contains(stderr, "extracted so far") {
+		t.Errorf("run from an unreachable host: exit %d %s", code, stderr)
+	}
+	code, out, _ := runCLI(t, cliOpts{}, "read", "--config", cfg)
+	if code != exitUsage || !strings.Contains(out, `"failure_type":"config_error"`) || strings.Contains(out, "*") {
+		t.Errorf("read without --catalog: exit %d %s", code, out)
+	}
+}
