@@ -22,39 +22,10 @@ var transformFlags = []cli.Flag{
 	&cli.IntFlag{Name: "default-due-days", Value: 7, Usage: "due date of a task without a due phrase: `DAYS` after the call"},
 }
 
-// transformInputs reads the transform flags into runner options. Bad
-// files are usage errors (exit 2); nothing has been changed then.
+// transformInputs reads the transform flags into runner options.
 func transformInputs(c *cli.Context, cfg *config.Config) (transforms.Options, error) {
-	opt := transforms.Options{CustomersTable: c.String("customers-table"), SellerDomains: c.StringSlice("seller-domain"),
-		DefaultDueDays: c.Int("default-due-days")}
-	if f := c.String("customers"); f != "" {
-		if opt.CustomersTable != "" {
-			return opt, usageErr("give --customers FILE or --customers-table TABLE, not both")
-		}
-		cs, err := transforms.ReadCustomersFile(f)
-		if err != nil {
-			return opt, usageErr("%v", err)
-		}
-		opt.Customers = cs
-	}
-	if opt.Customers == nil && opt.CustomersTable == "" && cfg != nil {
-		opt.CustomersTable = cfg.CustomersTable
-	}
-	if f := c.String("signals"); f != "" {
-		s, err := transforms.ReadSignalsFile(f)
-		if err != nil {
-			return opt, usageErr("%v", err)
-		}
-		opt.Signals = s
-	}
-	if s := c.String("as-of"); s != "" {
-		t, err := config.ParseDate(s)
-		if err != nil {
-			return opt, usageErr("--as-of: %v", err)
-		}
-		opt.AsOf = t
-	}
-	return opt, nil
+	return pipeline.ReadTransformInputs(pipeline.TransformInputs{CustomersFile: c.String("customers"), CustomersTable: c.String("customers-table"),
+		SignalsFile: c.String("signals"), AsOf: c.String("as-of"), SellerDomains: c.StringSlice("seller-domain"), DefaultDueDays: c.Int("default-due-days")}, cfg)
 }
 
 func transformCommand(e *env) *cli.Command {

@@ -95,19 +95,11 @@ func loadCommand(e *env) *cli.Command {
 	}
 }
 
-// progress is the terminal's progress line (nil off a terminal).
-func (e *env) progress() func(string) {
-	if !clienv.IsTerminal(os.Stderr) {
-		return nil
-	}
-	return func(line string) { e.stderr.Write([]byte("\r\033[K" + line)) }
-}
-
 // runOptions reads the flags run and the state commands share: where the
 // warehouse, the files and the state are.
 func (e *env) runOptions(c *cli.Context, cfg *config.Config) (pipeline.Options, error) {
 	p := pipeline.Options{Config: cfg, Warehouse: c.String("warehouse"), Out: c.String("out"), Logger: e.log, Stop: e.stop,
-		Progress: e.progress(), WarehouseOptions: e.warehouseOptions(c)}
+		Progress: clienv.Progress(e.stderr), WarehouseOptions: e.warehouseOptions(c)}
 	if p.Warehouse == "" {
 		return p, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
 	}
@@ -171,7 +163,7 @@ func demoCommand(e *env) *cli.Command {
 				return usageErr("--calls must be positive")
 			}
 			db := c.String("db")
-			run := pipeline.Options{Logger: e.log, Stop: e.stop, Progress: e.progress(), WarehouseOptions: e.warehouseOptions(c)}
+			run := pipeline.Options{Logger: e.log, Stop: e.stop, Progress: clienv.Progress(e.stderr), WarehouseOptions: e.warehouseOptions(c)}
 			sum, err := pipeline.Demo(c.Context, pipeline.DemoOptions{DB: db, Calls: c.Int("calls"), Seed: c.Int64("seed"), Run: run})
 			var mismatch *pipeline.DemoMismatchError
 			if errors.As(err, &mismatch) {

@@ -40,6 +40,15 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// Progress is a terminal's progress line on w, rewritten in place (nil
+// when stderr is not a terminal).
+func Progress(w io.Writer) func(string) {
+	if !IsTerminal(os.Stderr) {
+		return nil
+	}
+	return func(line string) { fmt.Fprint(w, "\r\033[K"+line) }
+}
+
 // OnSignals turns the first SIGINT or SIGTERM (what Airflow and Kubernetes
 // send) into a clean stop: stop is closed, so a sync starts no new request,
 // writes what it fetched and checkpoints; the context is cancelled after
