@@ -84,6 +84,9 @@ type Options struct {
 	// checkpointed, and Sync returns ErrInterrupted. (Cancelling the context
 	// instead abandons the work in flight.)
 	Stop <-chan struct{}
+	// EngagementIDs, when set, restricts the sync to these calls, listed by
+	// id (see syncIDs): the watermark stays, nothing else is synced.
+	EngagementIDs []string
 }
 
 // Summary says what a run did.
@@ -265,6 +268,9 @@ func (s *Syncer) setStatus(f schemas.Family, status string) {
 }
 
 func (s *Syncer) run(ctx context.Context, st *state.State) error {
+	if len(s.opt.EngagementIDs) > 0 {
+		return s.syncIDs(ctx, st)
+	}
 	if s.anySelected(schemas.FamilyCalls) {
 		s.setStatus(schemas.FamilyCalls, "STARTED")
 		if err := s.syncCalls(ctx, st); err != nil {
@@ -552,17 +558,10 @@ func (p *producer) revisit(ctx context.Context, st *state.State) error {
 	for len(ids) > 0 {
 		batch := ids[:min(revisitBatch, len(ids))]
 		ids = ids[len(batch):]
-		engs, err := s.list(ctx, chorusapi.ListQuery{IDs: batch})
+		engs, err := s.listIDs(ctx, batch)
 		if err != nil {
 			return err
 		}
-		want := make(map[string]bool, len(batch))
-		for _, id := range batch {
-			want[id] = true
-		}
-		// An API that ignored the filter would return other engagements:
-		// only the ones asked for are used.
-		engs = slices.DeleteFunc(engs, func(e chorusapi.Engagement) bool { return !want[e.ID] })
 		if err := p.queue(ctx, engs); err != nil {
 			return err
 		}
