@@ -47,6 +47,8 @@ type ExtractOptions struct {
 	Backoff   time.Duration // first retry backoff; 0 = default
 	// Stop ends the run early but cleanly (see Options.Stop).
 	Stop <-chan struct{}
+	// EngagementIDs restricts the extract to these calls (engine.Options).
+	EngagementIDs []string
 }
 
 // ExtractResult says what an extract wrote.
@@ -81,7 +83,7 @@ func Extract(ctx context.Context, opt ExtractOptions) (*ExtractResult, error) {
 	}
 	sum, err := engine.Sync(ctx, engine.Options{
 		Config: opt.Config, API: chorusapi.NewV3(client), Selected: opt.Selected, From: opt.From, To: opt.To,
-		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID, Stop: opt.Stop,
+		Now: opt.Now, Logger: opt.Logger, SyncID: opt.SyncID, Stop: opt.Stop, EngagementIDs: opt.EngagementIDs,
 	}, st, sink)
 	if err == nil || errors.Is(err, engine.ErrInterrupted) {
 		// An interrupted sync has checkpointed: its files are committed.

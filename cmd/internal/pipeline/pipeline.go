@@ -44,7 +44,12 @@ type Options struct {
 	// StatePath is the state file; "" keeps the state in the warehouse.
 	StatePath string
 	// From and To, when set, sync exactly that window (the watermark stays).
-	From, To  time.Time
+	From, To time.Time
+	// EngagementIDs, when set, syncs only these calls (the watermark stays).
+	EngagementIDs []string
+	// Opened, when set, is the warehouse to use (Warehouse names it); Run
+	// does not close it. serve syncs into the DuckDB file it reads.
+	Opened    warehouse.Warehouse
 	Selected  map[string]bool // nil: every stream
 	Transform transforms.Options
 	// KeepFiles keeps the Parquet files once loaded.
@@ -318,7 +323,7 @@ func extract(ctx context.Context, opt *Options, st *state.State, sum *Summary, s
 		}()
 	}
 	xr, err := connector.Extract(ctx, connector.ExtractOptions{Config: opt.Config, OutDir: opt.Out, State: st, SaveState: save,
-		Selected: opt.Selected, From: opt.From, To: opt.To, Logger: opt.Logger, HTTP: watchReach(opt.HTTP, opt.Logger, opt.Config.BaseURL, nil), SyncID: sum.SyncID, Stop: opt.Stop})
+		Selected: opt.Selected, From: opt.From, To: opt.To, EngagementIDs: opt.EngagementIDs, Logger: opt.Logger, HTTP: watchReach(opt.HTTP, opt.Logger, opt.Config.BaseURL, nil), SyncID: sum.SyncID, Stop: opt.Stop})
 	close(done)
 	if err != nil {
 		if xr != nil && xr.Files > 0 {

@@ -82,6 +82,9 @@ func WriteState(ctx context.Context, opt Options, st *state.State) error {
 // openWarehouse opens opt.Warehouse; readOnly opens a DuckDB file that
 // must exist, without creating anything.
 func openWarehouse(ctx context.Context, opt Options, readOnly bool) (warehouse.Warehouse, error) {
+	if opt.Opened != nil {
+		return borrowed{opt.Opened}, nil
+	}
 	wopt := opt.WarehouseOptions
 	wopt.ReadOnly = readOnly
 	if wopt.Logger == nil {
@@ -89,6 +92,13 @@ func openWarehouse(ctx context.Context, opt Options, readOnly bool) (warehouse.W
 	}
 	return warehouse.Open(ctx, opt.Warehouse, wopt)
 }
+
+// borrowed is a warehouse the caller opened (Options.Opened): Run uses it
+// and leaves it open.
+type borrowed struct{ warehouse.Warehouse }
+
+// Close leaves the warehouse open for its owner.
+func (borrowed) Close() error { return nil }
 
 // checkLoaded refuses a file state that remembers loaded data when the
 // warehouse has never been loaded: the DuckDB file was deleted or replaced
