@@ -45,6 +45,10 @@ type Options struct {
 	// SyncEvery, when positive, runs an incremental sync (Syncer.Sync with
 	// no ids) that often while Run runs.
 	SyncEvery time.Duration
+	// SyncGather is how long the webhook's sync waits for more calls
+	// before it starts (QueueOptions.Gather); 0 is DefaultSyncGather,
+	// negative none.
+	SyncGather time.Duration
 	// Logger receives one line per request (method, path, status, time;
 	// never a query string, a header or a body) and the syncs; nil
 	// discards.
@@ -67,6 +71,9 @@ type Options struct {
 	// DuckDB's memory_limit) and 32 for BigQuery.
 	MaxQueries int
 }
+
+// DefaultSyncGather is Options.SyncGather unless set.
+const DefaultSyncGather = 500 * time.Millisecond
 
 // DefaultCacheBytes is Options.CacheBytes unless set.
 const DefaultCacheBytes = 64 << 20
@@ -137,7 +144,11 @@ func New(opts Options) (*Server, error) {
 		s.secret = sha256.Sum256([]byte(opts.WebhookSecret))
 	}
 	if opts.Syncer != nil {
-		s.queue = NewSyncQueue(opts.Syncer, QueueOptions{Every: opts.SyncEvery, Logger: opts.Logger, AfterSync: s.store.cache.invalidate})
+		if opts.SyncGather == 0 {
+			opts.SyncGather = DefaultSyncGather
+		}
+		s.queue = NewSyncQueue(opts.Syncer, QueueOptions{Every: opts.SyncEvery, Gather: max(0, opts.SyncGather), Logger: opts.Logger,
+			AfterSync: s.store.cache.invalidate})
 	}
 	p, err := newPages()
 	if err != nil {
@@ -170,11 +181,20 @@ func (s *Server) Run(ctx context.Context) error {
 // ListenAndServe serves on addr and runs the sync queue until ctx is
 // done, then shuts down gracefully.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on a listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	queued := make(chan error, 1)
 	go func() { queued <- s.Run(ctx) }()
-	err := ListenAndServe(ctx, addr, s)
+	err := Serve(ctx, ln, s)
 	cancel()
 	if qerr := <-queued; err == nil {
 		err = qerr

@@ -21,6 +21,10 @@ type Syncer interface {
 type QueueOptions struct {
 	// Every, when positive, runs the scheduled incremental sync that often.
 	Every time.Duration
+	// Gather is how long a sync woken by Enqueue waits for more ids first,
+	// so that a burst of webhooks (Chorus retrying, several calls ending
+	// together) is one sync; 0 waits not at all.
+	Gather time.Duration
 	// MaxAttempts is how often an id whose sync failed is tried in all;
 	// 0 is 3.
 	MaxAttempts int
@@ -127,6 +131,13 @@ func (q *SyncQueue) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-q.wake:
+			if q.opts.Gather > 0 {
+				select {
+				case <-time.After(q.opts.Gather):
+				case <-ctx.Done():
+					continue // reported at the top of the loop
+				}
+			}
 		case <-tick:
 			q.mu.Lock()
 			q.periodic = true

@@ -169,3 +169,19 @@ func TestSyncQueueRetries(t *testing.T) {
 		t.Errorf("always failing: %+v", st)
 	}
 }
+
+// TestSyncQueueGathers enqueues a burst spread over 100ms: with a gather
+// of a second, it is one sync of every id.
+func TestSyncQueueGathers(t *testing.T) {
+	s := &countingSyncer{}
+	q := NewSyncQueue(s, QueueOptions{Gather: time.Second})
+	go func() { _ = q.Run(t.Context()) }()
+	for _, id := range []string{"A", "B", "A", "C"} {
+		q.Enqueue(id)
+		time.Sleep(25 * time.Millisecond)
+	}
+	waitIdle(t, q)
+	if got, _ := s.synced(); len(got) != 1 || !slices.Equal(got[0], []string{"A", "B", "C"}) {
+		t.Errorf("syncs %v, want one: [A B C]", got)
+	}
+}
