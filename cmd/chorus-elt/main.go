@@ -117,7 +117,7 @@ func commands(e *env) []*cli.Command {
 	return []*cli.Command{
 		specCommand(e), checkCommand(e), discoverCommand(e), readCommand(e), singerCommand(e),
 		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e), stateCommand(e),
-		transformCommand(e), searchCommand(e), transcriptCommand(e), queryCommand(e), fakeAPICommand(),
+		transformCommand(e), searchCommand(e), transcriptCommand(e), queryCommand(e), fakeAPICommand(), serveCommand(e),
 	}
 }
 
