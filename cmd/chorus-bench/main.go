@@ -83,7 +83,7 @@ func main() {
 		scale    = flag.String("scale", scaleDefault, "full (the issue's sizes) or small (a quick check); default $BENCH_SCALE or full")
 		work     = flag.String("work", "", "working `DIR` (default: a temporary directory, removed afterwards)")
 		keep     = flag.Bool("keep", false, "keep the working directory")
-		only     = flag.String("only", "1,2,3,4,5,6,7", "figures to measure, comma-separated (3 and 4 share one run; 5 needs 3's warehouse)")
+		only     = flag.String("only", "1,2,3,4,5,6,7,8", "figures to measure, comma-separated (3 and 4 share one run; 5 and 8 need 3's warehouse)")
 		seed     = flag.Int64("seed", 1, "seed of the simulated tenants")
 		jsonPath = flag.String("json", "", "also write the figures as JSON to `FILE`")
 	)
@@ -126,7 +126,7 @@ func main() {
 		key string
 		f   func(context.Context) error
 	}{
-		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts}, {"6", b.adaptive}, {"7", b.startup},
+		{"1", b.atLimit}, {"2", b.unthrottled}, {"3", b.local}, {"5", b.transcripts}, {"6", b.adaptive}, {"7", b.startup}, {"8", b.serveLatency},
 	}
 	failed := false
 	for _, s := range steps {
