@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,7 +32,7 @@ const (
 // machine at this moment.
 func (b *bench) serveLatency(ctx context.Context) error {
 	if localDB == "" {
-		return fmt.Errorf("needs figure 3's warehouse (-only 3,8)")
+		return errors.New("needs figure 3's warehouse (-only 3,8)")
 	}
 	sec := fmt.Sprintf("8. read API: `chorus-elt serve`, %d concurrent clients (figure 3's warehouse)", serveClients)
 	w, err := warehouse.Open(ctx, "duckdb:"+localDB, warehouse.Options{ReadOnly: true})
@@ -61,7 +62,7 @@ func (b *bench) serveLatency(ctx context.Context) error {
 	}
 	tr := exec.CommandContext(ctx, b.bin, "--log-level", "warn", "transform", "--warehouse", "duckdb:"+localDB, "--customers", csv)
 	if out, err := tr.CombinedOutput(); err != nil {
-		return fmt.Errorf("chorus-elt transform --customers: %v\n%s", err, out)
+		return fmt.Errorf("chorus-elt transform --customers: %w\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -161,15 +162,18 @@ func customerIDs(ctx context.Context, base, token string) ([]string, error) {
 			ID string `json:"id"`
 		} `json:"customers"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/chorus/customers: %s %v", resp.Status, err)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/chorus/customers: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("GET /api/chorus/customers: %w", err)
 	}
 	ids := make([]string, 0, len(doc.Customers))
 	for _, c := range doc.Customers {
 		ids = append(ids, c.ID)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("GET /api/chorus/customers: no customer")
+		return nil, errors.New("GET /api/chorus/customers: no customer")
 	}
 	return ids, nil
 }
