@@ -35,8 +35,6 @@ type RunOptions struct {
 	// "" is pipeline.DefaultOutDir.
 	Out    string
 	Logger *slog.Logger
-	// Listening, when set, is told the address served once it listens.
-	Listening func(addr net.Addr)
 }
 
 // Run serves until ctx is done. With a Config it syncs into the warehouse
@@ -80,9 +78,6 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	o.Logger.Info("serving", "url", "http://"+ln.Addr().String()+"/", "warehouse", w.Dialect(), "syncs", syncs,
 		"sync_every", o.SyncEvery.String(), "webhook", opts.Syncer != nil && o.WebhookSecret != "")
-	if o.Listening != nil {
-		o.Listening(ln.Addr())
-	}
 	return s.Serve(ctx, ln)
 }
 
