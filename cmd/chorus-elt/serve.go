@@ -41,7 +41,7 @@ func serveCommand(e *env) *cli.Command {
 			}
 			o := serve.RunOptions{Warehouse: c.String("warehouse"), WarehouseOptions: e.warehouseOptions(c), Addr: c.String("addr"),
 				Tokens: tokens, WebhookSecret: os.Getenv(c.String("webhook-secret-env")), SyncEvery: c.Duration("sync-every"), Logger: e.log}
-					if c.String("config") != "" {
+			if c.String("config") != "" {
 				cfg, err := e.loadConfig(c)
 				if err != nil {
 					return err
