@@ -51,6 +51,7 @@ type engagement struct {
 	missingTypes bool // some customer utterances lack speaker_type
 	hasMetrics   bool
 	plan         *callPlan // nil: no transcript (non-call, no-show, not found)
+	profile      Profile   // the customer's (Options.Profiles); "" for prospects
 }
 
 const (
@@ -93,6 +94,7 @@ type customerGen struct {
 	Customer
 	accountNum int64
 	contacts   []contact
+	calls      int // recorded calls drawn so far (ProfileHealthy places the first four)
 }
 
 type generator struct {
@@ -229,6 +231,9 @@ func (g *generator) makeCustomers() {
 				CRMAccountID: crmID(g.r, "0015g000"), CSMEmail: csm.Email, CSMName: csm.Name},
 			accountNum: int64(1000 + i),
 		}
+		if i < len(g.opts.Profiles) {
+			c.Profile = g.opts.Profiles[i]
+		}
 		for k := 3 + g.r.IntN(4); k > 0; k-- {
 			c.contacts = append(c.contacts, g.person(name, domains[g.r.IntN(len(domains))]))
 		}
@@ -265,6 +270,7 @@ func (g *generator) engagement(call bool) *engagement {
 		}
 	}
 	g.attachCompany(e, call)
+	g.placeByProfile(e, call)
 
 	sub := subjects[r.IntN(len(subjects))]
 	if strings.Contains(sub, "%d") {
@@ -286,7 +292,11 @@ func (g *generator) engagement(call bool) *engagement {
 	if !call {
 		return e
 	}
-	switch x := r.Float64(); {
+	x := r.Float64()
+	if e.profile == ProfileHealthy {
+		x = max(x, 0.05) // a healthy customer's calls all happen and have a transcript
+	}
+	switch {
 	case x < 0.03:
 		e.NoShow = true
 		e.Duration = float64(300+r.IntN(600)) + 0.25*float64(r.IntN(4))
@@ -408,7 +418,52 @@ func (g *generator) attachCompany(e *engagement, call bool) {
 			}
 		}
 	}
+	if e.CustomerID != "" {
+		e.profile = c.Profile
+	}
 	e.MatchableBy, _ = matchRule(e.TruthEngagement, g.customers)
+}
+
+// placeByProfile moves an engagement of a profiled customer in time
+// (Options.Profiles): an at-risk customer's engagements before End − 30
+// days, a healthy customer's first four recorded calls one in each of the
+// four weeks before End. Other engagements keep their time and draw nothing,
+// so a tenant without profiles is generated exactly as before.
+func (g *generator) placeByProfile(e *engagement, call bool) {
+	if e.profile == ProfileDefault {
+		return
+	}
+	start, end := g.opts.Start.Unix(), g.opts.End.Unix()
+	switch e.profile {
+	case ProfileAtRisk:
+		cutoff := g.opts.End.Add(-atRiskQuiet).Unix()
+		if e.epoch > cutoff {
+			e.epoch = start
+			if cutoff > start {
+				e.epoch = start + g.r.Int64N(cutoff-start+1)
+			}
+		}
+	case ProfileHealthy:
+		if !call {
+			return
+		}
+		var c *customerGen
+		for _, x := range g.customers {
+			if x.ID == e.CustomerID {
+				c = x
+			}
+		}
+		if k := int64(c.calls); k < 4 {
+			const week = 7 * 24 * 3600
+			hi := end - k*week
+			lo := max(start, hi-week+1)
+			if hi >= lo {
+				e.epoch = lo + g.r.Int64N(hi-lo+1)
+			}
+		}
+		c.calls++
+	}
+	e.StartedAt = time.Unix(e.epoch, 0).UTC()
 }
 
 // matchRule applies the customer-matching rules in order and returns the
@@ -478,7 +533,16 @@ func (g *generator) planTranscript(e *engagement) {
 		wants = append(wants, want{special{text: distractors[r.IntN(len(distractors))]}, either})
 	}
 	for _, td := range trackerDefs {
-		if r.Float64() < 0.3 {
+		fire := r.Float64() < 0.3
+		if td.Type == "competitor" {
+			switch e.profile {
+			case ProfileHealthy:
+				fire = false
+			case ProfileOrdinary:
+				fire = true
+			}
+		}
+		if fire {
 			for k := 1 + r.IntN(3); k > 0; k-- {
 				wants = append(wants, want{special{text: td.Sentences[r.IntN(len(td.Sentences))]}, either})
 			}

@@ -205,6 +205,16 @@ func (t *Tenant) SetDeal(id, oppID, oppName, stage string) bool {
 	return t.edit(id, func(e *engagement) { e.oppID, e.oppName, e.dealStage = oppID, oppName, stage })
 }
 
+// Deal returns the opportunity a call is linked to and its stage ("" when
+// none, or for an unknown id).
+func (t *Tenant) Deal(id string) (oppID, oppName, stage string) {
+	e, ok := t.lookup(id)
+	if !ok {
+		return "", "", ""
+	}
+	return e.oppID, e.oppName, e.dealStage
+}
+
 // Engagements returns the ground truth of every engagement, non-call ones
 // included, by StartedAt ascending (ties by ID), regardless of the clock.
 func (t *Tenant) Engagements() []TruthEngagement {

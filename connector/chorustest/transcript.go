@@ -42,6 +42,9 @@ func (t *Tenant) transcript(e *engagement) []TruthUtterance {
 			next++
 		}
 		length := round2(2 + r.Float64()*(maxLen-2))
+		if rep && e.profile == ProfileHealthy {
+			length = round2(length * 3 / 7) // the customer speaks ~70% of the time
+		}
 		start := math.Floor((float64(i)*slot+r.Float64()*(slot-length))*100) / 100
 		typ := "rep"
 		if !rep {

@@ -102,6 +102,9 @@ type Customer struct {
 	CRMAccountID string
 	CSMEmail     string
 	CSMName      string
+	// Profile is how the simulated customer behaves (Options.Profiles):
+	// ground truth, not part of a customer list.
+	Profile Profile
 }
 
 // TruthUser is a user of the seller's Chorus tenant. TeamIDs lists every
