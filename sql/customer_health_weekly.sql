@@ -1,147 +1,168 @@
 -- model: customer_health_weekly
--- version: 1
--- depends: int_call_facts, customer_tasks, health_weights
+-- version: 2
+-- depends: int_health_scores
 -- description: Per customer and ISO week (Monday week_start), from the week of
--- description: its first call to the week of as_of, the health inputs and score
--- description: evaluated at the week's end (point_at: the next Monday 00:00, or
--- description: as_of for the current week). Windows: last 30 days = (point_at -
--- description: 30d, point_at]; the 30 before = (point_at - 60d, point_at - 30d].
--- description: Tasks count when their call is at or before point_at; overdue
--- description: when due_date < the date of point_at. The score formula and its
--- description: weights are documented in transforms/README.md.
-WITH w AS (
+-- description: its first call held to the week of as_of, the health inputs,
+-- description: components, score and band evaluated at the week's end
+-- description: (int_health_scores), with top_drivers — the three components
+-- description: that moved the score most, in words, against the portfolio's
+-- description: median — and score_change_30d, the change against the week
+-- description: containing the day 30 days before (NULL when the customer had
+-- description: no row then). v2: the ranking score; formulas and weights in
+-- description: README.md, "Health score".
+WITH scores AS (
+  SELECT * FROM {{ model("int_health_scores") }}
+),
+-- One row per customer, week and component: its signed points, the value
+-- it grades, and what its words need.
+terms AS (
   SELECT
-    MAX(CASE WHEN name = 'recency_grace_days' THEN value END) AS recency_grace_days,
-    MAX(CASE WHEN name = 'recency_penalty_per_day' THEN value END) AS recency_penalty_per_day,
-    MAX(CASE WHEN name = 'recency_penalty_max' THEN value END) AS recency_penalty_max,
-    MAX(CASE WHEN name = 'trend_penalty_max' THEN value END) AS trend_penalty_max,
-    MAX(CASE WHEN name = 'talk_share_target' THEN value END) AS talk_share_target,
-    MAX(CASE WHEN name = 'talk_share_penalty_max' THEN value END) AS talk_share_penalty_max,
-    MAX(CASE WHEN name = 'competitor_penalty_per_mention' THEN value END) AS competitor_penalty_per_mention,
-    MAX(CASE WHEN name = 'risk_penalty_per_mention' THEN value END) AS risk_penalty_per_mention,
-    MAX(CASE WHEN name = 'objection_penalty_per_mention' THEN value END) AS objection_penalty_per_mention,
-    MAX(CASE WHEN name = 'pricing_penalty_per_mention' THEN value END) AS pricing_penalty_per_mention,
-    MAX(CASE WHEN name = 'signal_penalty_max' THEN value END) AS signal_penalty_max,
-    MAX(CASE WHEN name = 'overdue_task_penalty' THEN value END) AS overdue_task_penalty,
-    MAX(CASE WHEN name = 'overdue_penalty_max' THEN value END) AS overdue_penalty_max,
-    MAX(CASE WHEN name = 'next_step_bonus_per_mention' THEN value END) AS next_step_bonus_per_mention,
-    MAX(CASE WHEN name = 'engaging_question_bonus' THEN value END) AS engaging_question_bonus,
-    MAX(CASE WHEN name = 'bonus_max' THEN value END) AS bonus_max,
-    MAX(CASE WHEN name = 'green_min' THEN value END) AS green_min,
-    MAX(CASE WHEN name = 'amber_min' THEN value END) AS amber_min
-  FROM {{ model("health_weights") }}
+    s.customer_id,
+    s.week_start,
+    ord,
+    CASE ord WHEN 1 THEN 'recency' WHEN 2 THEN 'cadence' WHEN 3 THEN 'talk_share' WHEN 4 THEN 'competitor'
+      WHEN 5 THEN 'risk' WHEN 6 THEN 'overdue' ELSE 'next_step' END AS component,
+    CASE ord WHEN 1 THEN 0 - s.penalty_recency WHEN 2 THEN 0 - s.penalty_cadence WHEN 3 THEN 0 - s.penalty_talk_share
+      WHEN 4 THEN 0 - s.penalty_competitor WHEN 5 THEN 0 - s.penalty_risk WHEN 6 THEN 0 - s.penalty_overdue ELSE s.bonus END AS pts,
+    CASE ord WHEN 1 THEN {{ cast(s.days_since_last_call, "float") }} WHEN 2 THEN {{ cast(s.calls_last_30d, "float") }}
+      WHEN 3 THEN s.customer_talk_share WHEN 4 THEN s.competitor_call_share WHEN 5 THEN s.risk_call_share
+      WHEN 6 THEN {{ cast(s.overdue_tasks, "float") }} ELSE s.next_step_call_share END AS val,
+    CASE ord WHEN 4 THEN s.competitor_calls_30d WHEN 5 THEN s.risk_calls_30d ELSE s.next_step_calls_30d END AS calls_30d,
+    s.transcribed_calls_30d,
+    s.days_since_last_call,
+    s.calls_last_30d,
+    s.overdue_tasks
+  FROM scores AS s
+  CROSS JOIN {{ unnest_range(1, 7, ord) }}
 ),
-calls AS (
-  SELECT * FROM {{ model("int_call_facts") }} WHERE started_at <= {{ as_of() }}
+-- The portfolio median of each value per week: the middle value, or the
+-- mean of the two middle ones.
+medians AS (
+  SELECT week_start, component, AVG(val) AS median_val
+  FROM (
+    SELECT
+      week_start,
+      component,
+      val,
+      ROW_NUMBER() OVER (PARTITION BY week_start, component ORDER BY val) AS rn,
+      COUNT(*) OVER (PARTITION BY week_start, component) AS n
+    FROM terms
+    WHERE val IS NOT NULL
+  ) AS ordered
+  WHERE 2 * rn BETWEEN n AND n + 2
+  GROUP BY week_start, component
 ),
-firsts AS (
-  SELECT customer_id, {{ date_trunc_week(MIN(started_at)) }} AS first_week
-  FROM calls
-  GROUP BY customer_id
-),
-points AS (
+-- What a driver's words need: the values in tenths (for one decimal) and
+-- in percent, the customer's and the portfolio median's.
+term_values AS (
   SELECT
-    f.customer_id,
-    {{ date_add_days(f.first_week, 7 * i) }} AS week_start,
-    CASE
-      WHEN {{ date_add_days(f.first_week, 7 * i) }} = {{ date_trunc_week({{ as_of_date() }}) }} THEN {{ as_of() }}
-      ELSE {{ cast({{ date_add_days(f.first_week, 7 * i + 7) }}, "timestamp") }}
-    END AS point_at
-  FROM firsts AS f
-  CROSS JOIN {{ unnest_range(0, CAST(FLOOR({{ ts_diff_days(f.first_week, {{ date_trunc_week({{ as_of_date() }}) }}) }} / 7) AS {{ cast_type("int") }}), i) }}
+    t.*,
+    {{ cast(ROUND(ABS(t.pts)), "int") }} AS pts_int,
+    {{ cast(ROUND(t.val * 10), "int") }} AS val10,
+    {{ cast(ROUND(m.median_val * 10), "int") }} AS median10,
+    {{ cast(ROUND(100 * t.val), "int") }} AS val_pct,
+    {{ cast(ROUND(100 * m.median_val), "int") }} AS median_pct
+  FROM terms AS t
+  LEFT JOIN medians AS m ON m.week_start = t.week_start AND m.component = t.component
+  WHERE ROUND(ABS(t.pts)) >= 1
 ),
-call_agg AS (
+-- Numbers as words need them: x10 (tenths) as "1.3", or "2" when whole.
+decimals AS (
   SELECT
-    p.customer_id,
-    p.week_start,
-    p.point_at,
-    MAX(c.started_at) AS last_call_at,
-    COUNT(*) AS calls_to_date,
-    SUM(CASE WHEN {{ date_trunc_week(c.started_at) }} = p.week_start THEN 1 ELSE 0 END) AS calls_in_week,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN 1 ELSE 0 END) AS calls_last_30d,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -60) }} AND c.started_at <= {{ ts_add_days(p.point_at, -30) }} THEN 1 ELSE 0 END) AS calls_prev_30d,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} AND c.customer_talk_share IS NOT NULL AND c.talk_seconds > 0 THEN c.customer_talk_share * c.talk_seconds END)
-      / NULLIF(SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} AND c.customer_talk_share IS NOT NULL AND c.talk_seconds > 0 THEN c.talk_seconds END), 0) AS customer_talk_share,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.engaging_questions ELSE 0 END) AS engaging_questions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.competitor_mentions ELSE 0 END) AS competitor_mentions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.pricing_mentions ELSE 0 END) AS pricing_mentions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.objection_mentions ELSE 0 END) AS objection_mentions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.risk_mentions ELSE 0 END) AS risk_mentions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.next_step_mentions ELSE 0 END) AS next_step_mentions,
-    SUM(CASE WHEN c.started_at > {{ ts_add_days(p.point_at, -30) }} THEN c.feature_request_mentions ELSE 0 END) AS feature_request_mentions
-  FROM points AS p
-  JOIN calls AS c ON c.customer_id = p.customer_id AND c.started_at <= p.point_at
-  GROUP BY p.customer_id, p.week_start, p.point_at
+    v.*,
+    CASE WHEN MOD(val10, 10) = 0 THEN CAST({{ cast(FLOOR(val10 / 10), "int") }} AS {{ cast_type("string") }})
+      ELSE CONCAT(CAST({{ cast(FLOOR(val10 / 10), "int") }} AS {{ cast_type("string") }}), '.', CAST(MOD(val10, 10) AS {{ cast_type("string") }})) END AS val_d1,
+    CASE WHEN MOD(median10, 10) = 0 THEN CAST({{ cast(FLOOR(median10 / 10), "int") }} AS {{ cast_type("string") }})
+      ELSE CONCAT(CAST({{ cast(FLOOR(median10 / 10), "int") }} AS {{ cast_type("string") }}), '.', CAST(MOD(median10, 10) AS {{ cast_type("string") }})) END AS median_d1
+  FROM term_values AS v
 ),
-task_agg AS (
+-- A driver in words: "−12: competitor named in 80% of calls (4 of 5 in the
+-- last 30 days, portfolio median 20%)"; the percentages are
+-- recency-weighted, the counts those of the last 30 days.
+worded AS (
   SELECT
-    p.customer_id,
-    p.week_start,
-    COUNT(*) AS open_tasks,
-    SUM(CASE WHEN t.due_date < CAST(p.point_at AS DATE) THEN 1 ELSE 0 END) AS overdue_tasks
-  FROM points AS p
-  JOIN {{ model("customer_tasks") }} AS t ON t.customer_id = p.customer_id AND t.created_at <= p.point_at
-  GROUP BY p.customer_id, p.week_start
+    customer_id,
+    week_start,
+    ord,
+    pts,
+    CONCAT(
+      CASE WHEN pts < 0 THEN '−' ELSE '+' END,
+      CAST(pts_int AS {{ cast_type("string") }}),
+      ': ',
+      CASE component
+        WHEN 'recency' THEN CONCAT('no call for ', CAST(days_since_last_call AS {{ cast_type("string") }}), ' days (portfolio median ',
+          median_d1, ')')
+        WHEN 'cadence' THEN CONCAT(val_d1, CASE WHEN val10 = 10 THEN ' call' ELSE ' calls' END, ' in the last 30 days (portfolio median ', median_d1, ')')
+        WHEN 'talk_share' THEN CONCAT('customer spoke ', CAST(val_pct AS {{ cast_type("string") }}),
+          '% of the time (portfolio median ', CAST(median_pct AS {{ cast_type("string") }}), '%)')
+        WHEN 'overdue' THEN CONCAT(CAST(overdue_tasks AS {{ cast_type("string") }}),
+          CASE WHEN overdue_tasks = 1 THEN ' overdue task' ELSE ' overdue tasks' END, ' (portfolio median ', median_d1, ')')
+        ELSE CONCAT(
+          CASE component WHEN 'competitor' THEN 'competitor named' WHEN 'risk' THEN 'risk or objection raised' ELSE 'next steps agreed' END,
+          ' in ', CAST(val_pct AS {{ cast_type("string") }}), '% of calls (',
+          CASE WHEN transcribed_calls_30d = 0 THEN 'none'
+            ELSE CONCAT(CAST(calls_30d AS {{ cast_type("string") }}), ' of ', CAST(transcribed_calls_30d AS {{ cast_type("string") }})) END,
+          ' in the last 30 days, portfolio median ', CAST(median_pct AS {{ cast_type("string") }}), '%)')
+      END) AS driver
+  FROM decimals
 ),
-inputs AS (
-  SELECT
-    a.*,
-    {{ ts_diff_days(a.last_call_at, a.point_at) }} AS days_since_last_call,
-    COALESCE(t.open_tasks, 0) AS open_tasks,
-    COALESCE(t.overdue_tasks, 0) AS overdue_tasks
-  FROM call_agg AS a
-  LEFT JOIN task_agg AS t ON t.customer_id = a.customer_id AND t.week_start = a.week_start
-),
-penalties AS (
-  SELECT
-    i.*,
-    LEAST(w.recency_penalty_max, w.recency_penalty_per_day * GREATEST(0, i.days_since_last_call - w.recency_grace_days)) AS penalty_recency,
-    CASE WHEN i.calls_prev_30d > 0 AND i.calls_last_30d < i.calls_prev_30d
-      THEN w.trend_penalty_max * (i.calls_prev_30d - i.calls_last_30d) / i.calls_prev_30d ELSE 0 END AS penalty_trend,
-    CASE WHEN i.customer_talk_share IS NOT NULL AND i.customer_talk_share < w.talk_share_target
-      THEN w.talk_share_penalty_max * (w.talk_share_target - i.customer_talk_share) / w.talk_share_target ELSE 0 END AS penalty_talk_share,
-    LEAST(w.signal_penalty_max,
-      i.competitor_mentions * w.competitor_penalty_per_mention + i.risk_mentions * w.risk_penalty_per_mention
-      + i.objection_mentions * w.objection_penalty_per_mention + i.pricing_mentions * w.pricing_penalty_per_mention) AS penalty_signals,
-    LEAST(w.overdue_penalty_max, i.overdue_tasks * w.overdue_task_penalty) AS penalty_overdue,
-    LEAST(w.bonus_max, i.next_step_mentions * w.next_step_bonus_per_mention + i.engaging_questions * w.engaging_question_bonus) AS bonus,
-    w.green_min,
-    w.amber_min
-  FROM inputs AS i
-  CROSS JOIN w
-),
-scored AS (
-  SELECT
-    p.*,
-    CAST(ROUND(GREATEST(0, LEAST(100, 100 - p.penalty_recency - p.penalty_trend - p.penalty_talk_share - p.penalty_signals - p.penalty_overdue + p.bonus))) AS {{ cast_type("int") }}) AS health_score
-  FROM penalties AS p
+-- The three drivers with the most points (ties: in component order).
+drivers AS (
+  SELECT customer_id, week_start, STRING_AGG(driver, '; ' ORDER BY rk) AS top_drivers
+  FROM (
+    SELECT customer_id, week_start, driver,
+      ROW_NUMBER() OVER (PARTITION BY customer_id, week_start ORDER BY ABS(pts) DESC, ord) AS rk
+    FROM worded
+  ) AS ranked_drivers
+  WHERE rk <= 3
+  GROUP BY customer_id, week_start
 )
 SELECT
-  customer_id,
-  week_start,
-  point_at,
-  calls_in_week,
-  calls_to_date,
-  last_call_at,
-  days_since_last_call,
-  calls_last_30d,
-  calls_prev_30d,
-  ROUND(customer_talk_share, 3) AS customer_talk_share,
-  engaging_questions,
-  competitor_mentions,
-  pricing_mentions,
-  objection_mentions,
-  risk_mentions,
-  next_step_mentions,
-  feature_request_mentions,
-  open_tasks,
-  overdue_tasks,
-  ROUND(penalty_recency, 2) AS penalty_recency,
-  ROUND(penalty_trend, 2) AS penalty_trend,
-  ROUND(penalty_talk_share, 2) AS penalty_talk_share,
-  ROUND(penalty_signals, 2) AS penalty_signals,
-  ROUND(penalty_overdue, 2) AS penalty_overdue,
-  ROUND(bonus, 2) AS bonus,
-  health_score,
-  CASE WHEN health_score >= green_min THEN 'green' WHEN health_score >= amber_min THEN 'amber' ELSE 'red' END AS health_band
-FROM scored
+  s.customer_id,
+  s.week_start,
+  s.point_at,
+  s.calls_in_week,
+  s.calls_to_date,
+  s.calls_last_30d,
+  s.calls_prev_30d,
+  s.last_call_at,
+  s.days_since_last_call,
+  s.customer_talk_share,
+  s.transcribed_calls_30d,
+  s.competitor_calls_30d,
+  s.risk_calls_30d,
+  s.next_step_calls_30d,
+  s.competitor_call_share,
+  s.risk_call_share,
+  s.next_step_call_share,
+  s.engaging_questions,
+  s.competitor_mentions,
+  s.pricing_mentions,
+  s.objection_mentions,
+  s.risk_mentions,
+  s.next_step_mentions,
+  s.feature_request_mentions,
+  s.open_tasks,
+  s.overdue_tasks,
+  ROUND(s.rank_cadence, 3) AS rank_cadence,
+  ROUND(s.rank_talk_share, 3) AS rank_talk_share,
+  ROUND(s.rank_competitor, 3) AS rank_competitor,
+  ROUND(s.rank_risk, 3) AS rank_risk,
+  ROUND(s.rank_overdue, 3) AS rank_overdue,
+  ROUND(s.rank_next_step, 3) AS rank_next_step,
+  s.penalty_recency,
+  s.penalty_cadence,
+  s.penalty_talk_share,
+  s.penalty_competitor,
+  s.penalty_risk,
+  s.penalty_overdue,
+  s.bonus,
+  s.health_score,
+  s.health_band,
+  s.health_score - b.health_score AS score_change_30d,
+  d.top_drivers
+FROM scores AS s
+LEFT JOIN drivers AS d ON d.customer_id = s.customer_id AND d.week_start = s.week_start
+LEFT JOIN scores AS b
+  ON b.customer_id = s.customer_id
+  AND b.week_start = {{ date_trunc_week({{ date_add_days(CAST(s.point_at AS DATE), -30) }}) }}

@@ -1,13 +1,21 @@
 -- model: customer_tasks
--- version: 1
--- depends: stg_action_items, customer_calls
+-- version: 2
+-- depends: stg_action_items, customer_calls, health_weights
 -- description: One task per action item. task_id = md5(call_id | normalised
 -- description: text), so re-syncs never duplicate a task and an item the API
 -- description: reports twice is one task. Assigned to the customer's CSM, or to
 -- description: the call owner when the call matched no customer. due_date is
 -- description: parsed from the due phrase (else the text) relative to the call
 -- description: date, else the call date + var default_due_days; due_rule says
--- description: which rule applied. status is overdue when due_date < as_of date.
+-- description: which rule applied. status (v2: a lifecycle, as Chorus has no
+-- description: completion feed), evaluated at as_of, first rule that applies:
+-- description: followed_up when a later call with the same customer took place
+-- description: (started after the task's call, at or before as_of, not a
+-- description: no-show: followed_up_at / followed_up_call_id name the first);
+-- description: stale when more than health_weights.task_stale_days calendar
+-- description: days passed from the call to as_of; overdue when due_date <
+-- description: the as_of date; else open. open and overdue are the actionable
+-- description: ones (what the health score and a CSM's open tasks count).
 WITH items AS (
   SELECT
     a.*,
@@ -125,6 +133,37 @@ due AS (
       ELSE {{ date_add_days(d0, {{ var("default_due_days") }}) }}
     END AS due_date
   FROM ruled AS r
+),
+settings AS (
+  SELECT MAX(CASE WHEN name = 'task_stale_days' THEN value END) AS task_stale_days
+  FROM {{ model("health_weights") }}
+),
+-- The first later call with the same customer that took place: the task
+-- was followed up then, whatever was said.
+follow_ups AS (
+  SELECT d.task_id, c.call_id AS followed_up_call_id, c.started_at AS followed_up_at
+  FROM due AS d
+  JOIN {{ model("customer_calls") }} AS c
+    ON c.customer_id = d.customer_id
+    AND c.started_at > d.started_at
+    AND c.started_at <= {{ as_of() }}
+  WHERE NOT COALESCE(c.no_show, FALSE) AND COALESCE(c.transcript_status, '') <> 'no_show'
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY d.task_id ORDER BY c.started_at, c.call_id) = 1
+),
+lifecycle AS (
+  SELECT
+    d.*,
+    f.followed_up_at,
+    f.followed_up_call_id,
+    CASE
+      WHEN f.followed_up_at IS NOT NULL THEN 'followed_up'
+      WHEN d.started_at IS NOT NULL AND {{ ts_diff_days(d.started_at, {{ as_of() }}) }} > s.task_stale_days THEN 'stale'
+      WHEN d.due_date < {{ as_of_date() }} THEN 'overdue'
+      ELSE 'open'
+    END AS status
+  FROM due AS d
+  LEFT JOIN follow_ups AS f ON f.task_id = d.task_id
+  CROSS JOIN settings AS s
 )
 SELECT
   task_id,
@@ -140,7 +179,9 @@ SELECT
   due_hint,
   due_rule,
   due_date,
-  CASE WHEN due_date < {{ as_of_date() }} THEN 'overdue' ELSE 'open' END AS status,
+  status,
+  followed_up_at,
+  followed_up_call_id,
   started_at AS created_at,
   call_title,
   url AS call_url,
@@ -152,4 +193,4 @@ SELECT
     ELSE CONCAT(url, '#t=', CAST(CAST(FLOOR(utterance_start_seconds) AS {{ cast_type("int") }}) AS {{ cast_type("string") }}))
   END AS call_link,
   item_index
-FROM due
+FROM lifecycle

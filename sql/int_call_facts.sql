@@ -1,9 +1,11 @@
 -- model: int_call_facts
--- version: 1
+-- version: 2
 -- depends: customer_calls, int_call_signals
--- description: Per attached call, the health inputs: talk time, the
--- description: customer's share of it, engaging questions and signal mentions
--- description: by category.
+-- description: Per attached call, the health and momentum inputs: whether it
+-- description: took place (no_show) and has a transcript (transcript_status
+-- description: complete: its trackers were read), talk time, the customer's
+-- description: share of it, engaging questions and signal mentions by category
+-- description: (v2: no_show, has_transcript).
 WITH signals AS (
   SELECT
     call_id,
@@ -20,6 +22,8 @@ SELECT
   c.call_id,
   c.customer_id,
   c.started_at,
+  COALESCE(c.no_show, FALSE) OR COALESCE(c.transcript_status = 'no_show', FALSE) AS no_show,
+  COALESCE(c.transcript_status = 'complete', FALSE) AS has_transcript,
   c.talk_seconds,
   c.customer_talk_share,
   COALESCE(c.engaging_questions, 0) AS engaging_questions,

@@ -187,7 +187,7 @@ func TestPlanOrderAndDryRun(t *testing.T) {
 	if err != nil || !res.DryRun {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"-- chorus-elt transform plan: dialect bigquery", "CREATE OR REPLACE TABLE `p.chorus.customer_calls` AS", "REGEXP_CONTAINS", "version 1 (customer_tasks.sql, sha256"} {
+	for _, want := range []string{"-- chorus-elt transform plan: dialect bigquery", "CREATE OR REPLACE TABLE `p.chorus.customer_calls` AS", "REGEXP_CONTAINS", "version 2 (customer_tasks.sql, sha256"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run output lacks %q", want)
 		}

@@ -47,26 +47,29 @@ func DefaultSignals() *Signals {
 	return &s
 }
 
-// WeightDoc describes every health weight (README.md has the same list).
+// WeightDoc describes every health weight (README.md, "Health score", has
+// the same list with the formulas).
 var WeightDoc = map[string]string{
-	"recency_grace_days":             "days without a call before the recency penalty starts",
-	"recency_penalty_per_day":        "points lost per day without a call beyond the grace days",
-	"recency_penalty_max":            "cap of the recency penalty",
-	"trend_penalty_max":              "points lost when calls in the last 30 days fall to zero from the 30 before (scaled by the drop)",
-	"talk_share_target":              "customer share of talk time (0–1) below which engagement is penalised",
-	"talk_share_penalty_max":         "points lost at a customer talk share of 0 (scaled linearly up to the target)",
-	"competitor_penalty_per_mention": "points lost per competitor mention in the last 30 days",
-	"risk_penalty_per_mention":       "points lost per risk mention in the last 30 days",
-	"objection_penalty_per_mention":  "points lost per objection mention in the last 30 days",
-	"pricing_penalty_per_mention":    "points lost per pricing mention in the last 30 days",
-	"signal_penalty_max":             "cap of the signal penalties together",
-	"overdue_task_penalty":           "points lost per overdue task",
-	"overdue_penalty_max":            "cap of the overdue-task penalty",
-	"next_step_bonus_per_mention":    "points gained per next-step mention in the last 30 days",
-	"engaging_question_bonus":        "points gained per engaging question in the last 30 days",
-	"bonus_max":                      "cap of the bonuses together",
-	"green_min":                      "lowest score of the green band",
-	"amber_min":                      "lowest score of the amber band (below: red)",
+	"decay_half_life_days":   "calendar days after which a call counts half as much in every rate (recency weighting)",
+	"portfolio_share":        "part (0–1) of each graded component, but recency, that comes from the customer's rank among the customers of the same week; the rest from the absolute grade",
+	"recency_points":         "points lost at most for the days since the last call",
+	"recency_grace_days":     "days since the last call before the recency penalty starts",
+	"recency_half_days":      "days past the grace days at which half the recency points are lost",
+	"cadence_points":         "points lost at most for few calls in the last 30 days",
+	"cadence_target_per_30d": "calls in the last 30 days at and above which the absolute cadence grade is 0",
+	"talk_share_points":      "points lost at most for a low customer share of talk time",
+	"talk_share_target":      "customer share of talk time (0–1) at and above which the absolute grade is 0",
+	"competitor_points":      "points lost at most for competitors named (share of calls)",
+	"competitor_share_ref":   "share of calls naming a competitor at which the absolute grade is 1/2",
+	"risk_points":            "points lost at most for risk or objection mentions (share of calls)",
+	"risk_share_ref":         "share of calls with a risk or objection at which the absolute grade is 1/2",
+	"overdue_points":         "points lost at most for overdue actionable tasks",
+	"overdue_tasks_ref":      "overdue tasks at which the absolute grade is 1/2",
+	"next_step_points":       "points gained at most for next steps agreed (share of calls)",
+	"next_step_share_ref":    "share of calls with a next step at which the absolute grade is 1/2",
+	"green_min":              "lowest score of the green band",
+	"amber_min":              "lowest score of the amber band (below: red)",
+	"task_stale_days":        "calendar days after its call when a task not followed up becomes stale (customer_tasks.status; no longer counted as actionable)",
 }
 
 // ReadSignalsFile reads a signals JSON file over the defaults: "signals",
@@ -129,6 +132,18 @@ func (s *Signals) Validate() error {
 				return fmt.Errorf("signals[%d] (%s): pattern %q: write a quote as \\x27", i, r.Category, p)
 			}
 		}
+	}
+	for _, k := range []string{"decay_half_life_days", "recency_half_days", "cadence_target_per_30d", "talk_share_target",
+		"competitor_share_ref", "risk_share_ref", "overdue_tasks_ref", "next_step_share_ref"} {
+		if v, ok := s.Weights[k]; ok && !(v > 0) {
+			return fmt.Errorf("health_weights: %s must be above 0 (it divides), got %g", k, v)
+		}
+	}
+	if v := s.Weights["portfolio_share"]; v < 0 || v > 1 {
+		return fmt.Errorf("health_weights: portfolio_share must be between 0 and 1, got %g", v)
+	}
+	if v := s.Weights["task_stale_days"]; v < 0 {
+		return fmt.Errorf("health_weights: task_stale_days must not be negative, got %g", v)
 	}
 	if s.Weights["amber_min"] > s.Weights["green_min"] {
 		return fmt.Errorf("health_weights: amber_min (%g) is above green_min (%g)", s.Weights["amber_min"], s.Weights["green_min"])

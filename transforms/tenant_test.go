@@ -38,10 +38,20 @@ type synced struct {
 // DuckDB file.
 func syncTenant(t *testing.T, opts chorustest.Options) *synced {
 	t.Helper()
+	return syncTenantWith(t, opts, nil, "")
+}
+
+// syncTenantWith is syncTenant with the tenant edited by prepare (when not
+// nil) before the extract, and extra configuration members (",\"key\":value…").
+func syncTenantWith(t *testing.T, opts chorustest.Options, prepare func(*chorustest.Tenant), extra string) *synced {
+	t.Helper()
 	ctx := context.Background()
 	srv, ten := testkit.NewServer(t, opts)
+	if prepare != nil {
+		prepare(ten)
+	}
 	start := opts.Start.Format("2006-01-02")
-	cfg, err := config.Parse([]byte(`{"api_token":"test-token","base_url":"`+srv.URL+`","start_date":"`+start+`","requests_per_second":1000,"max_concurrency":8}`), opts.Now, "")
+	cfg, err := config.Parse([]byte(`{"api_token":"test-token","base_url":"`+srv.URL+`","start_date":"`+start+`","requests_per_second":1000,"max_concurrency":8`+extra+`}`), opts.Now, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +304,8 @@ func checkTasks(t *testing.T, s *synced, calls map[string]map[string]any) {
 	for _, c := range s.tenant.Customers() {
 		csm[c.ID] = c
 	}
+	stale := transforms.DefaultSignals().Weights["task_stale_days"]
+	statuses := map[string]int{}
 	var apiTasks, derivedTasks, dueChecked, dueWrong int
 	for id, e := range s.calls {
 		tasks := byCall[id]
@@ -349,19 +361,50 @@ func checkTasks(t *testing.T, s *synced, calls map[string]map[string]any) {
 				t.Errorf("call %s task: assignee %s, want %s (customer %q)", id, str(tk["assignee_email"]), want, cust)
 			}
 			due, _ := tk["due_date"].(time.Time)
-			wantStatus := "open"
-			if due.Before(time.Date(tenantAsOf.Year(), tenantAsOf.Month(), tenantAsOf.Day(), 0, 0, 0, 0, time.UTC)) {
-				wantStatus = "overdue"
-			}
-			if str(tk["status"]) != wantStatus {
-				t.Errorf("task %s: status %s, want %s (due %s)", str(tk["task_id"]), str(tk["status"]), wantStatus, due.Format(time.DateOnly))
+			wantStatus, followUp := expectStatus(s, e, due, stale)
+			statuses[wantStatus]++
+			if str(tk["status"]) != wantStatus || str(tk["followed_up_call_id"]) != followUp {
+				t.Errorf("task %s: status %s (follow-up %q), want %s (%q) (call %s, due %s)", str(tk["task_id"]), str(tk["status"]),
+					str(tk["followed_up_call_id"]), wantStatus, followUp, e.StartedAt.Format(time.DateOnly), due.Format(time.DateOnly))
 			}
 		}
 	}
-	t.Logf("tasks: %d from the API, %d derived; %d due dates checked, %d wrong", apiTasks, derivedTasks, dueChecked, dueWrong)
+	t.Logf("tasks: %d from the API, %d derived; %d due dates checked, %d wrong; statuses %v", apiTasks, derivedTasks, dueChecked, dueWrong, statuses)
+	if statuses["followed_up"] == 0 || statuses["stale"] == 0 || statuses["overdue"] == 0 || statuses["open"] == 0 {
+		t.Errorf("fixture: want tasks of every status, have %v", statuses)
+	}
 	if apiTasks == 0 || derivedTasks == 0 {
 		t.Errorf("fixture: want both API and derived tasks")
 	}
+}
+
+// expectStatus is a task's status from the tenant's ground truth, by the
+// rules of README.md (Tasks): followed_up when the customer had a later
+// call that took place (its first names the follow-up), at or before the
+// as-of time and attachable to the customer; stale when more than
+// staleDays calendar days passed from the call to the as-of date; overdue
+// when due before the as-of date; else open.
+func expectStatus(s *synced, call chorustest.TruthEngagement, due time.Time, staleDays float64) (status, followUp string) {
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	if call.CustomerID != "" && call.MatchableBy != "" {
+		var first *chorustest.TruthEngagement
+		for _, e := range s.calls {
+			if e.CustomerID == call.CustomerID && e.MatchableBy != "" && !e.NoShow && e.StartedAt.After(call.StartedAt) && !e.StartedAt.After(tenantAsOf) &&
+				(first == nil || e.StartedAt.Before(first.StartedAt) || e.StartedAt.Equal(first.StartedAt) && e.ID < first.ID) {
+				first = &e
+			}
+		}
+		if first != nil {
+			return "followed_up", first.ID
+		}
+	}
+	switch {
+	case day(tenantAsOf).Sub(day(call.StartedAt)).Hours()/24 > staleDays:
+		return "stale", ""
+	case due.Before(day(tenantAsOf)):
+		return "overdue", ""
+	}
+	return "open", ""
 }
 
 func sameDay(v any, want time.Time) bool {
@@ -383,8 +426,8 @@ func checkHealth(t *testing.T, s *synced, calls map[string]map[string]any) {
 	}
 	want := map[string]*exp{}
 	for id, e := range s.calls {
-		if e.CustomerID == "" || str(calls[id]["customer_id"]) != e.CustomerID || e.StartedAt.After(tenantAsOf) {
-			continue // unattached calls are scored by the matching check
+		if e.CustomerID == "" || str(calls[id]["customer_id"]) != e.CustomerID || e.StartedAt.After(tenantAsOf) || e.NoShow {
+			continue // unattached calls are scored by the matching check; no-shows are not calls held
 		}
 		x := want[e.CustomerID]
 		if x == nil {
@@ -437,15 +480,16 @@ func checkHealth(t *testing.T, s *synced, calls map[string]map[string]any) {
 		score := i64(r["health_score"])
 		band := str(r["health_band"])
 		wantBand := "red"
-		if score >= 70 {
+		if w := transforms.DefaultSignals().Weights; float64(score) >= w["green_min"] {
 			wantBand = "green"
-		} else if score >= 40 {
+		} else if float64(score) >= w["amber_min"] {
 			wantBand = "amber"
 		}
 		if score < 0 || score > 100 || band != wantBand {
 			t.Errorf("customer %s: score %d band %s", id, score, band)
 		}
-		tasks := query(t, s.w, fmt.Sprintf("SELECT COUNT(*) AS n, SUM(CASE WHEN status = 'overdue' THEN 1 ELSE 0 END) AS o FROM chorus.customer_tasks WHERE customer_id = '%s'", id))
+		// Only actionable tasks count (checkTasks checks the statuses).
+		tasks := query(t, s.w, fmt.Sprintf("SELECT COUNT(*) AS n, SUM(CASE WHEN status = 'overdue' THEN 1 ELSE 0 END) AS o FROM chorus.customer_tasks WHERE customer_id = '%s' AND status IN ('open', 'overdue')", id))
 		check("open_tasks", i64(tasks[0]["n"]))
 		check("overdue_tasks", i64(tasks[0]["o"]))
 	}

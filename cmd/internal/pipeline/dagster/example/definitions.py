@@ -59,6 +59,7 @@ MODELS = [
     "stg_call_metrics",
     "stg_users",
     "stg_engagements",
+    "stg_sales_qualifications",
     "int_customer_domains",
     "int_seller_domains",
     "int_call_participants",
@@ -72,8 +73,10 @@ MODELS = [
     "rep_scorecards",
     "unattached_calls",
     "customer_tasks",
-    "customer_health",
+    "int_health_scores",
     "customer_health_weekly",
+    "customer_health",
+    "customer_momentum",
     "tracker_trends",
     "transcript_search",
 ]
@@ -89,6 +92,7 @@ STAGING_SOURCES = {
     "stg_call_metrics": ["call_metrics"],
     "stg_users": ["users"],
     "stg_engagements": ["engagements"],
+    "stg_sales_qualifications": ["sales_qualifications"],
 }
 
 daily = DailyPartitionsDefinition(start_date=START_DATE)
