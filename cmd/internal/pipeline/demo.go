@@ -150,7 +150,7 @@ var demoFacts = []struct{ title, sql string }{
 	{"customers with the worst health", `SELECT customer_name || ' (' || health_band || ', last call ' || days_since_last_call || ' days ago, ' ||
 			overdue_tasks || ' overdue tasks)' AS v, health_score AS n FROM chorus.customer_health ORDER BY health_score, customer_name LIMIT 5`},
 	{"how calls were matched to customers", `SELECT coalesce(match_method, 'unattached') AS v, count(*) AS n FROM chorus.customer_calls GROUP BY 1 ORDER BY n DESC, v`},
-	{"open tasks per CSM", `SELECT coalesce(assignee_name, assignee_email) AS v, count(*) AS n FROM chorus.customer_tasks WHERE status <> 'done' GROUP BY 1 ORDER BY n DESC, v LIMIT 5`},
+	{"open tasks per CSM", `SELECT coalesce(assignee_name, assignee_email) AS v, count(*) AS n FROM chorus.customer_tasks WHERE status IN ('open', 'overdue') GROUP BY 1 ORDER BY n DESC, v LIMIT 5`},
 	{"signals mentioned in the last 4 weeks", `SELECT category AS v, sum(mentions) AS n FROM chorus.tracker_trends WHERE week_start >= current_date - INTERVAL 28 DAY GROUP BY 1 ORDER BY n DESC, v`},
 }
 

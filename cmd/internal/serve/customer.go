@@ -96,11 +96,12 @@ type Driver struct {
 // transforms/README.md for the formula).
 var driverAbout = map[string]string{
 	"recency":    "days since the last call, past the grace period",
-	"trend":      "fewer calls in the last 30 days than in the 30 before",
-	"talk_share": "the customer spoke less than the target share",
-	"signals":    "competitor, risk, objection and pricing mentions in the last 30 days",
-	"overdue":    "overdue tasks",
-	"bonus":      "next steps and engaging questions in the last 30 days",
+	"cadence":    "few calls in the last 30 days, against the target and the portfolio",
+	"talk_share": "the customer's share of talk time, against the target and the portfolio",
+	"competitor": "share of calls naming a competitor, against the portfolio",
+	"risk":       "share of calls with a risk or objection, against the portfolio",
+	"overdue":    "overdue tasks not followed up, against the portfolio",
+	"bonus":      "share of calls with next steps agreed, against the portfolio",
 }
 
 // healthIdentity are customer_health columns that are neither a driver

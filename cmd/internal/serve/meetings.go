@@ -272,7 +272,7 @@ type Task struct {
 	AssigneeEmail string    `json:"assignee_email,omitempty"`
 	DueDate       string    `json:"due_date,omitempty"`
 	DueHint       string    `json:"due_hint,omitempty"`
-	Status        string    `json:"status"` // open | overdue
+	Status        string    `json:"status"` // open | overdue | followed_up | stale (customer_tasks)
 	CreatedAt     time.Time `json:"created_at"`
 	// UtteranceIndex and StartSeconds place the item in the transcript.
 	UtteranceIndex *int64   `json:"utterance_index,omitempty"`
