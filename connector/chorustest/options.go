@@ -58,17 +58,17 @@ const (
 	// ProfileDefault is the generator's usual mix: engagements at random
 	// times, each tracker firing in ~30% of calls.
 	ProfileDefault Profile = ""
-	// ProfileHealthy: weekly calls in the last month (the customer's first
+	// ProfileHealthy has weekly calls in the last month (the customer's first
 	// four recorded calls fall one in each of the four weeks before End, so
 	// with four calls or more every one of those weeks has one), nobody shows
 	// up missing (no no-shows, no 404s), no competitor named, and the
 	// customer speaks ~70% of the time (the rep's utterances are 3/7 as long).
 	ProfileHealthy Profile = "healthy"
-	// ProfileOrdinary: both competitor trackers fire in every call with a
+	// ProfileOrdinary has both competitor trackers fire in every call with a
 	// transcript, 1–3 mentions each (2–6 a call, ~4: 30–50 a month at ~10
 	// calls a month); the rest as in ProfileDefault.
 	ProfileOrdinary Profile = "ordinary"
-	// ProfileAtRisk: no engagement (call, email or other) in the 30 days
+	// ProfileAtRisk has no engagement (call, email or other) in the 30 days
 	// before End: the customer's engagements are drawn between Start and
 	// End − 30 days; the rest as in ProfileDefault.
 	ProfileAtRisk Profile = "at_risk"
