@@ -64,6 +64,9 @@ type Options struct {
 	// Progress receives a line per phase for a person watching (nil: none);
 	// "" clears it.
 	Progress func(line string)
+	// Reporter hears what the run loaded and built, while the warehouse is
+	// open (Dagster Pipes); nil: nobody.
+	Reporter Reporter
 }
 
 // Summary says what a run did; it is the final JSON line of run and demo.
@@ -89,6 +92,12 @@ type Summary struct {
 	Load             *warehouse.LoadResult `json:"load"`
 	Transform        *TransformSummary     `json:"transform"`
 	Seconds          float64               `json:"seconds"`
+
+	// Start and End are the --start/--end window of a run that synced one.
+	Start *time.Time `json:"start,omitempty"`
+	End   *time.Time `json:"end,omitempty"`
+	// Abandoned are the calls given up on in this run (transcript never ready).
+	Abandoned []string `json:"abandoned,omitempty"`
 }
 
 // StreamSummary is one stream's part of a run.
@@ -168,6 +177,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		opt.Out = DefaultOutDir(opt.Warehouse)
 	}
 	sum := &Summary{Command: "run", Streams: map[string]*StreamSummary{}}
+	if !opt.From.IsZero() {
+		sum.Start, sum.End = &opt.From, &opt.To
+	}
 	unlock, err := LockDir(opt.Out)
 	if err != nil {
 		return nil, err
@@ -213,6 +225,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	sum.Load = res
+	fill(sum, xr, res)
+	if opt.Reporter != nil {
+		if err := opt.Reporter.Loaded(ctx, w, opt.streams(), sum); err != nil {
+			return nil, fmt.Errorf("report the load (committed): %w", err)
+		}
+	}
 
 	// Transform: rebuild the models from the raw tables.
 	if opt.stopped() {
@@ -227,20 +245,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, fmt.Errorf("transform (the load is committed; rerun `chorus-elt transform` or `run`): %w", err)
 	}
 	sum.Transform = NewTransformSummary("run", tr)
-
-	for name, n := range xr.Rows {
-		sum.Stream(name).Rows = n
+	if opt.Reporter != nil {
+		if err := opt.Reporter.Built(ctx, w, tr); err != nil {
+			return nil, fmt.Errorf("report the models (built): %w", err)
+		}
 	}
-	for name, n := range xr.Bytes {
-		sum.Stream(name).Bytes = n
-	}
-	for name, r := range res.Streams {
-		s := sum.Stream(name)
-		s.Inserted, s.Updated, s.Deleted = r.Inserted, r.Updated, r.Deleted
-	}
-	sum.Cursor, sum.Requests, sum.Retries, sum.Calls, sum.Pending = xr.Watermark, xr.Requests, xr.Retries, xr.Calls, xr.Pending
-	sum.Settling, sum.Refetched, sum.RefetchedChanged = xr.Settling, xr.Refetched, xr.RefetchedChanged
-	sum.Throttled, sum.Rate = xr.Throttled, xr.EffectiveRate
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
 }
