@@ -58,3 +58,14 @@ func (r *Redactor) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Filter returns p without the token (for files written beside the
+// streams: the Dagster Pipes messages, the summary file).
+func (r *Redactor) Filter(p []byte) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.secret) == 0 {
+		return p
+	}
+	return bytes.ReplaceAll(p, r.secret, []byte("[redacted]"))
+}
