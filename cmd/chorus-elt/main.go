@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/orchestrator"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/version"
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/config"
@@ -47,6 +48,7 @@ type env struct {
 	out    *clienv.Redactor
 	log    *slog.Logger
 	stop   <-chan struct{}
+	orch   *orchestrator.Run // run, extract, load, transform: see orchestrated
 }
 
 // redactToken arms the token filter on stdout and stderr.
@@ -102,6 +104,9 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	if err == nil {
 		return exitOK
 	}
+	if code, ok := orchestrator.IsExitCode(err); ok {
+		return code
+	}
 	code := exitFailure
 	if isUsage(err) {
 		code = exitUsage
@@ -116,8 +121,9 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 func commands(e *env) []*cli.Command {
 	return []*cli.Command{
 		specCommand(e), checkCommand(e), discoverCommand(e), readCommand(e), singerCommand(e),
-		extractCommand(e), loadCommand(e), runCommand(e), demoCommand(e), stateCommand(e),
-		transformCommand(e), searchCommand(e), transcriptCommand(e), queryCommand(e), fakeAPICommand(), serveCommand(e),
+		orchestrated(e, extractCommand(e), true), orchestrated(e, loadCommand(e), true), orchestrated(e, runCommand(e), true),
+		demoCommand(e), stateCommand(e), orchestrated(e, transformCommand(e), false), searchCommand(e), transcriptCommand(e),
+		queryCommand(e), fakeAPICommand(), serveCommand(e),
 	}
 }
 
@@ -149,8 +155,13 @@ type reportedErr struct{ err error }
 func (r *reportedErr) Error() string   { return r.err.Error() }
 func (r *reportedErr) Unwrap() []error { return []error{r.err, errReported} }
 
-// writeSummary prints the final one-line JSON summary on stdout.
+// writeSummary prints the final one-line JSON summary on stdout (an
+// orchestrated command's when it is done).
 func writeSummary(e *env, v any) error {
+	if e.orch != nil {
+		e.orch.Keep(v)
+		return nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -206,7 +206,7 @@ func extractCommand(e *env) *cli.Command {
 			if c.String("out") == "" {
 				return usageErr("--out DIR is required")
 			}
-			win, err := pipeline.ParseWindow(c.String("start"), c.String("end"), c.String("streams"))
+			win, err := e.orch.Window(c.String("start"), c.String("end"), c.String("streams"))
 			if err != nil {
 				return err
 			}
@@ -216,6 +216,9 @@ func extractCommand(e *env) *cli.Command {
 			if res != nil {
 				e.log.Info("extract finished", "calls", res.Calls, "requests", res.Requests, "files", res.Files, "seconds", time.Since(start).Seconds())
 				if err == nil {
+					if err := e.orch.Pipes().Calls(res.Pending, res.Abandoned); err != nil {
+						return err
+					}
 					return writeSummary(e, map[string]any{"command": "extract", "result": res, "seconds": time.Since(start).Seconds()})
 				}
 			}

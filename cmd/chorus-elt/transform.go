@@ -67,6 +67,9 @@ func transformCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := e.orch.Pipes().Models(c.Context, w, res); err != nil {
+				return err
+			}
 			return writeSummary(e, pipeline.NewTransformSummary("transform", res))
 		},
 	}

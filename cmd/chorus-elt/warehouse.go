@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/orchestrator"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/report"
 	"github.com/chorus-elt/chorus-elt/connector/config"
@@ -90,6 +91,9 @@ func loadCommand(e *env) *cli.Command {
 				return err
 			}
 			e.log.Info("load finished", "files", res.FilesLoaded, "skipped", res.FilesSkipped, "bytes", res.Bytes)
+			if err := e.orch.Pipes().RawTables(c.Context, w, orchestrator.LoadTables(res), nil, nil, nil); err != nil {
+				return err
+			}
 			return writeSummary(e, map[string]any{"command": "load", "warehouse": w.Dialect(), "result": res, "seconds": time.Since(start).Seconds()})
 		},
 	}
@@ -129,7 +133,7 @@ func runCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			win, err := pipeline.ParseWindow(c.String("start"), c.String("end"), c.String("streams"))
+			win, err := e.orch.Window(c.String("start"), c.String("end"), c.String("streams"))
 			if err != nil {
 				return err
 			}
@@ -137,6 +141,7 @@ func runCommand(e *env) *cli.Command {
 				return err
 			}
 			p.From, p.To, p.Selected, p.KeepFiles, p.FullRefresh = win.From, win.To, win.Selected, c.Bool("keep-files"), c.Bool("full-refresh")
+			p.Reporter = e.orch.Pipes()
 			sum, err := pipeline.Run(c.Context, p)
 			if err != nil {
 				return warehouseErr(err)
