@@ -127,9 +127,10 @@
 //
 // example/definitions.py declares one asset per raw table
 // (["chorus_raw", stream]) and per model (["chorus", model]), all produced
-// by one `chorus-elt run --start … --end …` per daily partition through
-// PipesSubprocessClient. The Go side reports these keys; an asset of the
-// step it does not report is still recorded as materialized, without
-// metadata (get_results adds implicit materializations). The example
-// declares no asset checks.
+// by one `chorus-elt run` per daily partition through PipesSubprocessClient,
+// and the asset checks chorus-elt reports (package cmd/internal/orchestrator, which
+// turns what a command did into these messages; cmd/chorus-elt wires it).
+// An asset of the step that is not reported is still recorded as
+// materialized, without metadata (get_results adds implicit
+// materializations).
 package dagster

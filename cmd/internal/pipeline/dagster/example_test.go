@@ -9,31 +9,60 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/orchestrator"
 )
 
 const definitions = "example/definitions.py"
+
+// airflowDAG is the README's Airflow DAG.
+var airflowDAG = filepath.Join("..", "..", "..", "..", "testdata", "orchestrators", "airflow_dag.py")
+
+// requirePythonEnv, set (CI sets it), makes a missing python3 a failure
+// instead of a skip.
+const requirePythonEnv = "CHORUS_ELT_REQUIRE_PYTHON"
 
 func python(t *testing.T) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not found")
+		if os.Getenv(requirePythonEnv) != "" {
+			t.Fatalf("python3 not found, and %s is set", requirePythonEnv)
+		}
+		t.Skipf("python3 not found: the example Dagster definitions and Airflow DAG are not syntax-checked (%s=1 makes this a failure)", requirePythonEnv)
 	}
 	return py
 }
 
-// TestExampleDefinitionsCompile: the example is valid Python (Dagster is
-// not installed here; only the syntax is checked). The byte code goes to a
-// temporary directory, not next to the file.
+// TestExampleDefinitionsCompile: the Dagster example and the Airflow DAG
+// are valid Python (neither Dagster nor Airflow is installed here; only the
+// syntax is checked). The byte code goes to a temporary directory, not next
+// to the files.
 func TestExampleDefinitionsCompile(t *testing.T) {
 	py := python(t)
-	cmd := exec.Command(py, "-m", "py_compile", definitions)
-	cmd.Env = append(os.Environ(), "PYTHONPYCACHEPREFIX="+t.TempDir())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("python3 -m py_compile %s: %v\n%s", definitions, err, out)
+	for _, file := range []string{definitions, airflowDAG} {
+		cmd := exec.Command(py, "-m", "py_compile", file)
+		cmd.Env = append(os.Environ(), "PYTHONPYCACHEPREFIX="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("python3 -m py_compile %s: %v\n%s", file, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(file), "__pycache__")); err == nil {
+			t.Errorf("py_compile left %s/__pycache__ behind", filepath.Dir(file))
+		}
 	}
-	if _, err := os.Stat(filepath.Join("example", "__pycache__")); err == nil {
-		t.Error("py_compile left example/__pycache__ behind")
+}
+
+// TestExampleDeclaresTheChecks: Dagster fails a step that reports an
+// undeclared check, so the example declares every check chorus-elt sends.
+func TestExampleDeclaresTheChecks(t *testing.T) {
+	src, err := os.ReadFile(definitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{orchestrator.CheckNoDuplicateKeys, orchestrator.CheckNoPendingCalls, orchestrator.CheckNoAbandoned} {
+		if !strings.Contains(string(src), `AssetCheckSpec("`+name+`"`) {
+			t.Errorf("%s declares no AssetCheckSpec(%q, …)", definitions, name)
+		}
 	}
 }
 

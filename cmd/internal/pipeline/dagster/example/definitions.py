@@ -1,14 +1,17 @@
 """Dagster definitions that run chorus-elt through Dagster Pipes.
 
 One `chorus-elt run` per daily partition extracts the partition's calls from
-Chorus, loads them into the warehouse and rebuilds the SQL models. It reports
-one materialization per raw table (asset key ["chorus_raw", <stream>]) and per
-model (["chorus", <model>]) back to Dagster over Pipes (Go package
-pipeline/dagster), with row counts and timings as metadata.
+Chorus, loads them into the warehouse and rebuilds the SQL models. Under
+PipesSubprocessClient chorus-elt reads Dagster's context: the partition's time
+window becomes its --start/--end, and the raw tables of the selected assets its
+--streams. It reports back one materialization per raw table (asset key
+["chorus_raw", <stream>]) and per model (["chorus", <model>]) with
+dagster/row_count, dagster/table_name and, for raw tables, the rows inserted,
+updated and deleted; its log lines; and the asset checks declared below.
 
     pip install dagster dagster-webserver
     CHORUS_ELT_CONFIG=config.json CHORUS_ELT_WAREHOUSE=duckdb:chorus.duckdb \
-        dagster dev -f pipeline/dagster/example/definitions.py
+        dagster dev -f cmd/internal/pipeline/dagster/example/definitions.py
 
 The Chorus token is read by chorus-elt itself (config `api_token_file`, or
 CHORUS_API_TOKEN in the environment Dagster runs in): it never appears here.
@@ -17,6 +20,7 @@ CHORUS_API_TOKEN in the environment Dagster runs in): it never appears here.
 import os
 
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetSpec,
     DailyPartitionsDefinition,
@@ -95,6 +99,14 @@ STAGING_SOURCES = {
     "stg_sales_qualifications": ["sales_qualifications"],
 }
 
+# The checks chorus-elt reports (Dagster fails a step that reports a check it
+# does not declare): each raw table's key is unique; no call is still waiting
+# for its transcript; none was given up on (pending_max_hours).
+CHECKS = [AssetCheckSpec("no_duplicate_keys", asset=["chorus_raw", s]) for s in RAW_STREAMS] + [
+    AssetCheckSpec("no_pending_calls", asset=["chorus_raw", "calls"]),
+    AssetCheckSpec("no_abandoned_calls", asset=["chorus_raw", "calls"]),
+]
+
 daily = DailyPartitionsDefinition(start_date=START_DATE)
 
 
@@ -113,25 +125,18 @@ daily = DailyPartitionsDefinition(start_date=START_DATE)
         )
         for model in MODELS
     ],
+    check_specs=CHECKS,
     partitions_def=daily,
+    # A subset of the raw tables may be materialized: chorus-elt syncs the
+    # streams of the selected raw assets only.
+    can_subset=True,
 )
 def chorus_elt(context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient):
-    # The partition's window, [start, end): chorus-elt syncs the calls that
-    # started in it and leaves its incremental watermark alone.
-    window = context.partition_time_window
+    # The partition's window, [start, end), comes to chorus-elt in the Pipes
+    # context: it syncs the calls that started in it and leaves its
+    # incremental watermark alone.
     return pipes_subprocess_client.run(
-        command=[
-            CHORUS_ELT,
-            "run",
-            "--config",
-            CONFIG,
-            "--warehouse",
-            WAREHOUSE,
-            "--start",
-            window.start.isoformat(),
-            "--end",
-            window.end.isoformat(),
-        ],
+        command=[CHORUS_ELT, "run", "--config", CONFIG, "--warehouse", WAREHOUSE],
         context=context,
     ).get_results()
 
