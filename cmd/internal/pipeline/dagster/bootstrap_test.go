@@ -19,7 +19,9 @@ func zlibBase64(t *testing.T, raw string) string {
 	t.Helper()
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
-	zw.Write([]byte(raw))
+	if _, err := zw.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 	return base64.StdEncoding.EncodeToString(z.Bytes())
 }
@@ -29,14 +31,20 @@ func zlibBase64(t *testing.T, raw string) string {
 func TestMalformedBootstrap(t *testing.T) {
 	dir := t.TempDir()
 	notJSONFile := filepath.Join(dir, "context-not-json")
-	os.WriteFile(notJSONFile, []byte("run_id: x"), 0o600)
+	if err := os.WriteFile(notJSONFile, []byte("run_id: x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	noRunIDFile := filepath.Join(dir, "context-no-run-id")
-	os.WriteFile(noRunIDFile, []byte(`{"asset_keys": null}`), 0o600)
+	if err := os.WriteFile(noRunIDFile, []byte(`{"asset_keys": null}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	missing := filepath.Join(dir, "no-such-file")
 
 	var zlibBytes bytes.Buffer
 	zw := zlib.NewWriter(&zlibBytes)
-	zw.Write([]byte(`{"data": {"run_id": "r"}}`))
+	if _, err := zw.Write([]byte(`{"data": {"run_id": "r"}}`)); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 	truncated := base64.StdEncoding.EncodeToString(zlibBytes.Bytes()[:zlibBytes.Len()-6])
 
@@ -110,7 +118,9 @@ func TestBootstrapPrecedence(t *testing.T) {
 	fromFile := contextData()
 	fromFile["run_id"] = "from-file"
 	js := encodeJSON(t, fromFile)
-	os.WriteFile(ctxFile, js, 0o600)
+	if err := os.WriteFile(ctxFile, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	msgFile := filepath.Join(dir, "messages")
 
 	ctxParam := " " + encodeParam(t, map[string]any{"data": contextData(), "path": ctxFile, "future_key": 1}) + "\n"

@@ -28,8 +28,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
 )
 
 // encodeParam is Dagster's encode_param: base64(zlib(json(value))).

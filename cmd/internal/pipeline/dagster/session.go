@@ -395,7 +395,7 @@ func exceptionOf(err error, depth int) *pipesException {
 		return e
 	}
 	var cause error
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // one level of the chain at a time, by design
 	case interface{ Unwrap() error }:
 		cause = u.Unwrap()
 	case interface{ Unwrap() []error }:
