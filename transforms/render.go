@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // Dialects.
@@ -225,7 +227,7 @@ var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // project.dataset (BigQuery).
 func (r *renderer) table(schema, name string) string {
 	if r.dialect == BigQuery {
-		return "`" + schema + "." + name + "`"
+		return sqlquote.Ident(BigQuery, schema+"."+name)
 	}
 	return schema + "." + name
 }
@@ -547,22 +549,13 @@ func macroUnnestList(r *renderer, args []arg) (string, error) {
 	return fmt.Sprintf("unnest(%s) AS _%s(%s)", args[0].Text, alias, alias), nil
 }
 
-// quoteString renders s as a string literal of the dialect.
-func quoteString(dialect, s string) string {
-	if dialect == BigQuery {
-		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`)
-		return "'" + r.Replace(s) + "'"
-	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
 // literal renders a Go value as an SQL literal of the dialect.
 func literal(dialect string, v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case string:
-		return quoteString(dialect, x)
+		return sqlquote.String(dialect, x)
 	case int:
 		return strconv.Itoa(x)
 	case int64:
@@ -577,6 +570,6 @@ func literal(dialect string, v any) string {
 	case time.Time:
 		return "TIMESTAMP '" + x.UTC().Format("2006-01-02 15:04:05.999999") + "'"
 	default:
-		return quoteString(dialect, fmt.Sprint(x))
+		return sqlquote.String(dialect, fmt.Sprint(x))
 	}
 }

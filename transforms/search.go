@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // SearchOptions is a transcript search.
@@ -39,9 +41,9 @@ func SearchSQL(dialect, modelSchema string, o SearchOptions) string {
 	if limit <= 0 {
 		limit = 50
 	}
-	where := []string{fmt.Sprintf("STRPOS(LOWER(s.text), LOWER(%s)) > 0", quoteString(dialect, o.Phrase))}
+	where := []string{fmt.Sprintf("STRPOS(LOWER(s.text), LOWER(%s)) > 0", sqlquote.String(dialect, o.Phrase))}
 	if o.CustomerID != "" {
-		where = append(where, "s.customer_id = "+quoteString(dialect, o.CustomerID))
+		where = append(where, "s.customer_id = "+sqlquote.String(dialect, o.CustomerID))
 	}
 	if !o.Since.IsZero() {
 		where = append(where, "s.started_at >= "+literal(dialect, o.Since))
@@ -133,7 +135,7 @@ func TranscriptSQL(dialect, modelSchema, callID string) string {
   s.speaker_name, s.speaker_type, s.start_seconds, s.text
 FROM %s AS s
 WHERE s.call_id = %s
-ORDER BY s.utterance_index`, tableName(dialect, modelSchema, "transcript_search"), quoteString(dialect, callID))
+ORDER BY s.utterance_index`, tableName(dialect, modelSchema, "transcript_search"), sqlquote.String(dialect, callID))
 }
 
 // Transcript reads one call's transcript from transcript_search.
@@ -149,7 +151,7 @@ func Transcript(ctx context.Context, e Engine, callID string) (*CallTranscript, 
 	if len(rows) == 0 {
 		status := "not in the warehouse"
 		st, err := e.Query(ctx, fmt.Sprintf("SELECT transcript_status FROM %s WHERE call_id = %s",
-			tableName(e.Dialect(), e.ModelSchema(), "customer_calls"), quoteString(e.Dialect(), callID)))
+			tableName(e.Dialect(), e.ModelSchema(), "customer_calls"), sqlquote.String(e.Dialect(), callID)))
 		if err == nil && len(st) > 0 {
 			status = "transcript status " + str(st[0]["transcript_status"])
 			if str(st[0]["transcript_status"]) == "" {

@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // seedTable is a small table the runner writes from Go values.
@@ -137,7 +141,7 @@ func seedSteps(ctx context.Context, e Engine, r *renderer, opt *Options) ([]*ste
 	}
 
 	hw := &seedTable{name: SeedHealthWeights, columns: [][2]string{{"name", "string"}, {"value", "float"}, {"description", "string"}}}
-	names := sortedKeys(opt.Signals.Weights)
+	names := slices.Sorted(maps.Keys(opt.Signals.Weights))
 	sort.Strings(names)
 	for _, n := range names {
 		hw.rows = append(hw.rows, []any{n, opt.Signals.Weights[n], nullIfEmpty(WeightDoc[n])})
@@ -160,7 +164,7 @@ func customersFromTable(ctx context.Context, e Engine, r *renderer, opt *Options
 		if strings.Count(src, ".") == 1 {
 			from = strings.SplitN(r.modelSchema, ".", 2)[0] + "." + src
 		}
-		from = "`" + from + "`"
+		from = sqlquote.Ident(BigQuery, from)
 	}
 	var sel []string
 	for _, c := range customerCols {

@@ -6,9 +6,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -101,7 +102,7 @@ func ParseSignals(b []byte, name string) (*Signals, error) {
 	}
 	for k, v := range over.Weights {
 		if _, ok := s.Weights[k]; !ok {
-			return nil, fmt.Errorf("signals %s: unknown health weight %q (known: %s)", name, k, strings.Join(sortedKeys(s.Weights), ", "))
+			return nil, fmt.Errorf("signals %s: unknown health weight %q (known: %s)", name, k, strings.Join(slices.Sorted(maps.Keys(s.Weights)), ", "))
 		}
 		s.Weights[k] = v
 	}
@@ -161,14 +162,5 @@ func freeMailDomains() []string {
 			out = append(out, strings.ToLower(l))
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	sqlmodels "github.com/chorus-elt/chorus-elt/sql"
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // Engine is what the runner needs of a warehouse; warehouse.Warehouse
@@ -350,7 +351,7 @@ func qualified(ctx context.Context, e Engine) (Engine, error) {
 	if err != nil || len(rows) != 1 {
 		return nil, fmt.Errorf("transforms: DuckDB database name: %v", err)
 	}
-	db := `"` + strings.ReplaceAll(str(rows[0]["db"]), `"`, `""`) + `"`
+	db := sqlquote.Ident(DuckDB, str(rows[0]["db"]))
 	return qualifiedEngine{Engine: e, raw: db + "." + e.RawSchema(), models: db + "." + e.ModelSchema()}, nil
 }
 

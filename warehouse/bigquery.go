@@ -22,6 +22,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/chorus-elt/chorus-elt/schemas"
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // bigQuery loads into a BigQuery project: raw tables in DATASET_raw, models
@@ -76,7 +77,9 @@ func (b *bigQuery) RawSchema() string   { return b.project + "." + b.raw }
 func (b *bigQuery) ModelSchema() string { return b.project + "." + b.dataset }
 func (b *bigQuery) Close() error        { return b.c.Close() }
 
-func (b *bigQuery) table(name string) string { return bqIdent(b.project + "." + b.raw + "." + name) }
+func (b *bigQuery) table(name string) string {
+	return sqlquote.Ident(sqlquote.BigQuery, b.project+"."+b.raw+"."+name)
+}
 
 // bqField is the BigQuery column of a schema column. JSON text is kept as
 // STRING (Parquet strings load into STRING; transforms use PARSE_JSON).
@@ -655,7 +658,7 @@ func partitionFilter(stream string, files []*sourceFile) (string, error) {
 		return "", nil
 	}
 	day := 24 * time.Hour
-	col := bqIdent(tp.Field)
+	col := sqlquote.Ident(sqlquote.BigQuery, tp.Field)
 	// A stored row whose start was not yet known sits in the NULL
 	// partition; it stays a candidate so that it is updated, not doubled.
 	return fmt.Sprintf("(t.%s IS NULL OR (t.%s >= TIMESTAMP '%s' AND t.%s < TIMESTAMP '%s'))", col, col,
@@ -710,12 +713,12 @@ func timestampRange(path, column string) (lo, hi time.Time, ok bool, err error) 
 func dedupSQL(dedup, stage string, key []string) string {
 	part := make([]string, len(key))
 	for i, k := range key {
-		part[i] = bqIdent(k)
+		part[i] = sqlquote.Ident(sqlquote.BigQuery, k)
 	}
 	return fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
 SELECT * FROM %s AS x WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY x.%s DESC, x.%s DESC, TO_JSON_STRING(x) DESC) = 1`,
-		dedup, stage, strings.Join(part, ", "), bqIdent(schemas.ExtractedAt), bqIdent(schemas.SyncID))
+		dedup, stage, strings.Join(part, ", "), sqlquote.Ident(sqlquote.BigQuery, schemas.ExtractedAt), sqlquote.Ident(sqlquote.BigQuery, schemas.SyncID))
 }
 
 // mergeSQL merges the deduplicated staged rows into the target: insert new
@@ -726,21 +729,21 @@ func mergeSQL(target, source string, key []string, schema bigquery.Schema, prune
 	on := make([]string, len(key))
 	for i, k := range key {
 		isKey[k] = true
-		on[i] = fmt.Sprintf("t.%s = s.%s", bqIdent(k), bqIdent(k))
+		on[i] = fmt.Sprintf("t.%s = s.%s", sqlquote.Ident(sqlquote.BigQuery, k), sqlquote.Ident(sqlquote.BigQuery, k))
 	}
 	if prune != "" {
 		on = append(on, prune)
 	}
 	var set, cols, vals []string
 	for _, f := range schema {
-		c := bqIdent(f.Name)
+		c := sqlquote.Ident(sqlquote.BigQuery, f.Name)
 		cols = append(cols, c)
 		vals = append(vals, "s."+c)
 		if !isKey[f.Name] {
 			set = append(set, fmt.Sprintf("%s = s.%s", c, c))
 		}
 	}
-	ea := bqIdent(schemas.ExtractedAt)
+	ea := sqlquote.Ident(sqlquote.BigQuery, schemas.ExtractedAt)
 	return fmt.Sprintf(`MERGE %s AS t
 USING %s AS s
 ON %s

@@ -63,6 +63,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/chorus-elt/chorus-elt/schemas"
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // duckDB loads into a DuckDB file.
@@ -109,7 +110,7 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 	// opened directly, a file named chorus.duckdb would be a catalog called
 	// "chorus", and every chorus.<model> reference would be ambiguous
 	// between that catalog and the schema "chorus".
-	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s", sqlString(abs), DuckDBCatalog)
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s", sqlquote.String(sqlquote.DuckDB, abs), DuckDBCatalog)
 	if opt.ReadOnly {
 		attach += " (READ_ONLY)"
 	} else {
@@ -125,7 +126,7 @@ func openDuckDB(ctx context.Context, path string, opt Options) (*duckDB, error) 
 		// of growing the process: the whole run's budget is 256 MB, and
 		// DuckDB's memory_limit bounds its buffers, not all it allocates.
 		"SET memory_limit = '" + memLimit + "'",
-		"SET temp_directory = " + sqlString(abs+".tmp"),
+		"SET temp_directory = " + sqlquote.String(sqlquote.DuckDB, abs+".tmp"),
 		// Pages DuckDB frees go back to the system in the background rather
 		// than staying with its allocator (see releaseFreedMemory).
 		"SET allocator_background_threads = true",
@@ -280,12 +281,12 @@ func duckType(t schemas.Type) string {
 // outgrow the connector's memory budget.
 func DuckDBTableDDL(st *schemas.Stream) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (", DuckDBRawSchema, quoteIdent(st.Name))
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (", DuckDBRawSchema, sqlquote.Ident(sqlquote.DuckDB, st.Name))
 	for i, c := range st.Columns {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		fmt.Fprintf(&b, "\n  %s %s", quoteIdent(c.Name), duckType(c.Type))
+		fmt.Fprintf(&b, "\n  %s %s", sqlquote.Ident(sqlquote.DuckDB, c.Name), duckType(c.Type))
 		if !c.Nullable {
 			b.WriteString(" NOT NULL")
 		}
@@ -501,7 +502,7 @@ func (d *duckDB) loadBatch(ctx context.Context, conn *sql.Conn, todo map[string]
 			}
 		}
 		if fullRefresh(st) {
-			r, err := tx.ExecContext(ctx, deleteStaleSQL(DuckDBRawSchema+"."+quoteIdent(st.Name), "_chorus_stage"))
+			r, err := tx.ExecContext(ctx, deleteStaleSQL(DuckDBRawSchema+"."+sqlquote.Ident(sqlquote.DuckDB, st.Name), "_chorus_stage"))
 			if err != nil {
 				return fmt.Errorf("warehouse: replace %s.%s with the newest full refresh: %w", DuckDBRawSchema, st.Name, err)
 			}
@@ -580,7 +581,7 @@ func (d *duckDB) checkSchemas(ctx context.Context, ex execer, todo map[string][]
 func schemaConflict(table, column, tableType, fileType, file string) *SchemaConflictError {
 	return &SchemaConflictError{Table: table, Column: column, TableType: tableType, FileType: fileType, File: file,
 		Fix: fmt.Sprintf("write %s as %s again in the extract, or migrate the table first (ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s;) and load again",
-			column, tableType, table, quoteIdent(column), normType(fileType))}
+			column, tableType, table, sqlquote.Ident(sqlquote.DuckDB, column), normType(fileType))}
 }
 
 func (d *duckDB) ledger(ctx context.Context, ex execer) (map[string]bool, error) {
@@ -623,7 +624,7 @@ WHERE schema_name = ? AND table_name = ? ORDER BY column_index`, schema, table)
 
 // fileColumns describes one Parquet file's columns as DuckDB types.
 func fileColumns(ctx context.Context, ex execer, path string) ([]string, map[string]string, error) {
-	rows, err := ex.QueryContext(ctx, "DESCRIBE SELECT * FROM read_parquet("+sqlString(path)+")")
+	rows, err := ex.QueryContext(ctx, "DESCRIBE SELECT * FROM read_parquet("+sqlquote.String(sqlquote.DuckDB, path)+")")
 	if err != nil {
 		return nil, nil, fmt.Errorf("warehouse: read %s: %w", path, err)
 	}
@@ -685,8 +686,6 @@ func compatible(tt, ft string) bool {
 	return false
 }
 
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // stageReplaced records, from the calls just staged and merged, the calls
 // whose child rows are replaced (see replacedSQL). It reports whether there
 // are any; a calls table without the lineage column (files of an older
@@ -700,7 +699,7 @@ func (d *duckDB) stageReplaced(ctx context.Context, tx *sql.Tx) (bool, error) {
 		return false, nil
 	}
 	q := "CREATE OR REPLACE TEMP TABLE " + replacedTable + " AS " +
-		replacedSQL("duckdb", "_chorus_stage", DuckDBRawSchema+"."+quoteIdent(replacingStream))
+		replacedSQL("duckdb", "_chorus_stage", DuckDBRawSchema+"."+sqlquote.Ident(sqlquote.DuckDB, replacingStream))
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return false, fmt.Errorf("warehouse: calls whose child rows are replaced: %w", err)
 	}
@@ -710,7 +709,7 @@ func (d *duckDB) stageReplaced(ctx context.Context, tx *sql.Tx) (bool, error) {
 // deleteReplaced deletes the child rows the replacing calls no longer have.
 func (d *duckDB) deleteReplaced(ctx context.Context, tx *sql.Tx, res *LoadResult) error {
 	for _, child := range childStreamNames() {
-		r, err := tx.ExecContext(ctx, deleteReplacedSQL(child, DuckDBRawSchema+"."+quoteIdent(child), replacedTable))
+		r, err := tx.ExecContext(ctx, deleteReplacedSQL(child, DuckDBRawSchema+"."+sqlquote.Ident(sqlquote.DuckDB, child), replacedTable))
 		if err != nil {
 			return fmt.Errorf("warehouse: replace the child rows of re-read calls in %s.%s: %w", DuckDBRawSchema, child, err)
 		}
@@ -727,7 +726,7 @@ func (d *duckDB) deleteReplaced(ctx context.Context, tx *sql.Tx, res *LoadResult
 // loadStream stages a stream's new files (as _chorus_stage, which the
 // caller drops) and merges them into its table.
 func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream, files []*sourceFile, res *LoadResult) error {
-	table := DuckDBRawSchema + "." + quoteIdent(st.Name)
+	table := DuckDBRawSchema + "." + sqlquote.Ident(sqlquote.DuckDB, st.Name)
 	qualified := DuckDBRawSchema + "." + st.Name
 	sr := res.stream(st.Name)
 	tcols, ttypes, err := tableColumns(ctx, tx, DuckDBRawSchema, st.Name)
@@ -748,7 +747,7 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 			present[c] = true
 			if _, ok := ttypes[c]; !ok {
 				nt := normType(ftypes[c])
-				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, quoteIdent(c), nt)); err != nil {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, sqlquote.Ident(sqlquote.DuckDB, c), nt)); err != nil {
 					return fmt.Errorf("warehouse: add column %s %s to %s: %w", c, nt, qualified, err)
 				}
 				tcols = append(tcols, c)
@@ -761,7 +760,7 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	list := make([]string, len(files))
 	byPath := map[string]*sourceFile{}
 	for i, f := range files {
-		list[i] = sqlString(f.Path)
+		list[i] = sqlquote.String(sqlquote.DuckDB, f.Path)
 		byPath[f.Path] = f
 		sr.FilesLoaded++
 		sr.Bytes += f.Size
@@ -792,23 +791,23 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	sel := make([]string, 0, len(tcols))
 	for _, c := range tcols {
 		if present[c] {
-			sel = append(sel, fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c), ttypes[c], quoteIdent(c)))
+			sel = append(sel, fmt.Sprintf("CAST(%s AS %s) AS %s", sqlquote.Ident(sqlquote.DuckDB, c), ttypes[c], sqlquote.Ident(sqlquote.DuckDB, c)))
 		} else {
-			sel = append(sel, fmt.Sprintf("CAST(NULL AS %s) AS %s", ttypes[c], quoteIdent(c)))
+			sel = append(sel, fmt.Sprintf("CAST(NULL AS %s) AS %s", ttypes[c], sqlquote.Ident(sqlquote.DuckDB, c)))
 		}
 	}
 	keys := make([]string, len(st.Key))
 	on := make([]string, len(st.Key))
 	isKey := map[string]bool{}
 	for i, k := range st.Key {
-		keys[i] = quoteIdent(k)
-		on[i] = fmt.Sprintf("t.%s = s.%s", quoteIdent(k), quoteIdent(k))
+		keys[i] = sqlquote.Ident(sqlquote.DuckDB, k)
+		on[i] = fmt.Sprintf("t.%s = s.%s", sqlquote.Ident(sqlquote.DuckDB, k), sqlquote.Ident(sqlquote.DuckDB, k))
 		isKey[k] = true
 	}
-	ea := quoteIdent(schemas.ExtractedAt)
+	ea := sqlquote.Ident(sqlquote.DuckDB, schemas.ExtractedAt)
 	var cols []string
 	for _, c := range tcols {
-		cols = append(cols, quoteIdent(c))
+		cols = append(cols, sqlquote.Ident(sqlquote.DuckDB, c))
 	}
 	var ins, upd int64
 	// Staging filter: "" stages every row of the files.
@@ -824,7 +823,7 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 		if err != nil {
 			return err
 		}
-		k1 := quoteIdent(st.Key[0])
+		k1 := sqlquote.Ident(sqlquote.DuckDB, st.Key[0])
 		src := fmt.Sprintf("read_parquet(%s, union_by_name = true)", fileList)
 		if merge {
 			src += fmt.Sprintf("\nWHERE %s IS NOT NULL AND %s NOT IN (SELECT %s FROM %s)", k1, k1, k1, mergeKeysTable)
@@ -879,9 +878,9 @@ FROM _chorus_stage s LEFT JOIN %s t ON %s`, keys[0], keys[0], newer, table, stri
 	upd += supd
 	var set, vals []string
 	for _, c := range tcols {
-		vals = append(vals, "s."+quoteIdent(c))
+		vals = append(vals, "s."+sqlquote.Ident(sqlquote.DuckDB, c))
 		if !isKey[c] {
-			set = append(set, fmt.Sprintf("%s = s.%s", quoteIdent(c), quoteIdent(c)))
+			set = append(set, fmt.Sprintf("%s = s.%s", sqlquote.Ident(sqlquote.DuckDB, c), sqlquote.Ident(sqlquote.DuckDB, c)))
 		}
 	}
 	merge := fmt.Sprintf(`MERGE INTO %s AS t USING _chorus_stage AS s ON (%s)
@@ -911,7 +910,7 @@ const mergeKeysTable = "_chorus_merge_keys"
 func (d *duckDB) mergeKeys(ctx context.Context, tx *sql.Tx, st *schemas.Stream, table, fileList string) (bool, error) {
 	keys := make([]string, len(st.Key))
 	for i, k := range st.Key {
-		keys[i] = quoteIdent(k)
+		keys[i] = sqlquote.Ident(sqlquote.DuckDB, k)
 	}
 	k1 := keys[0]
 	src := fmt.Sprintf("read_parquet(%s, union_by_name = true)", fileList)

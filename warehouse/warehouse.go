@@ -420,7 +420,3 @@ func (o *Options) fail(point string) error {
 	}
 	return o.failpoint(point)
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-func bqIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`") + "`" }

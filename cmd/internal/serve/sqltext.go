@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
 
 // Dialect names, as Warehouse.Dialect reports them.
@@ -26,42 +28,15 @@ type sqlText struct {
 // table names a model (or seed) table.
 func (q sqlText) table(name string) string {
 	if q.dialect == bigQuery {
-		return "`" + q.models + "." + name + "`"
+		return sqlquote.Ident(bigQuery, q.models+"."+name)
 	}
 	return q.models + "." + name
 }
 
-// str is s as a string literal. DuckDB literals are standard SQL: a quote
-// is doubled and nothing else is special (a backslash is a backslash).
-// BigQuery literals use backslash escapes: the backslash and both quote
-// characters are escaped, and control characters are written as \xhh.
-// Text that is not valid UTF-8 has the bad bytes replaced by U+FFFD, and a
-// NUL (which neither engine keeps in a string) becomes U+FFFD too; request
-// text is validated before it gets here (see textParam), so that never
-// changes what a user asked for.
-func (q sqlText) str(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	if q.dialect != bigQuery {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('\'')
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == '\'' || r == '"':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
+// str is s as a string literal of the dialect (see sqlquote.String: bad
+// UTF-8 and NUL become U+FFFD; request text is validated before it gets
+// here, see textParam, so that never changes what a user asked for).
+func (q sqlText) str(s string) string { return sqlquote.String(q.dialect, s) }
 
 // timestamp is t (in UTC, to the microsecond) as a TIMESTAMP literal.
 func (q sqlText) timestamp(t time.Time) string {
