@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/chorus-elt/chorus-elt/connector/chorusapi"
 )
@@ -30,7 +31,7 @@ func ActionItems(e *chorusapi.Engagement, c *chorusapi.Conversation) []ActionIte
 	seen := map[string]bool{}
 	for _, list := range [][]string{e.ActionItems, c.ActionItems} {
 		for _, t := range list {
-			k := normText(t)
+			k := NormText(t)
 			if k == "" || seen[k] {
 				continue
 			}
@@ -1148,22 +1149,25 @@ func dueHint(s string) string {
 	return dueFrom(s, strings.ToLower(s), 0)
 }
 
-// normText folds case, punctuation and white space, to recognise the same
-// action item reported twice.
-func normText(s string) string {
+// NormText is the text by which the same action item reported twice is
+// recognised: lower-cased, every run of characters that are neither letters
+// nor digits (Unicode classes L and N) one space, none at either end. The
+// SQL models compute the same as text_norm (customer_tasks.sql:
+// TRIM(regexp_replace_all(LOWER(text), '[^\p{L}\p{N}]+', ' '))), and a test
+// feeds both the same strings.
+func NormText(s string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r > 127:
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		default:
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) {
 			space = true
+			continue
 		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
 	}
 	return b.String()
 }
@@ -1172,7 +1176,7 @@ func normText(s string) string {
 // (at least half of them), to link the item to the moment in the call.
 func bestUtterance(item string, utts []chorusapi.Utterance) *chorusapi.Utterance {
 	words := map[string]bool{}
-	for _, w := range strings.Fields(normText(item)) {
+	for _, w := range strings.Fields(NormText(item)) {
 		if len(w) > 3 {
 			words[w] = true
 		}
@@ -1184,7 +1188,7 @@ func bestUtterance(item string, utts []chorusapi.Utterance) *chorusapi.Utterance
 	bestScore := 0
 	for i := range utts {
 		score := 0
-		for _, w := range strings.Fields(normText(utts[i].Text)) {
+		for _, w := range strings.Fields(NormText(utts[i].Text)) {
 			if words[w] {
 				score++
 			}
