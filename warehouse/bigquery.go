@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
@@ -296,20 +295,6 @@ func (b *bigQuery) State(ctx context.Context) ([]byte, error) {
 		}
 	}
 	return nil, nil
-}
-
-// parquetColumns reads a Parquet file's schema and row count locally.
-func parquetColumns(path string) ([]arrow.Field, int64, error) {
-	r, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return nil, 0, fmt.Errorf("warehouse: read %s: %w", path, err)
-	}
-	defer r.Close()
-	sc, err := pqarrow.FromParquet(r.MetaData().Schema, nil, r.MetaData().KeyValueMetadata())
-	if err != nil {
-		return nil, 0, fmt.Errorf("warehouse: schema of %s: %w", path, err)
-	}
-	return sc.Fields(), r.NumRows(), nil
 }
 
 // arrowToBQ maps a Parquet column (as Arrow) to a BigQuery type; repeated

@@ -558,7 +558,7 @@ func (d *duckDB) checkSchemas(ctx context.Context, ex execer, todo map[string][]
 			return err
 		}
 		for _, f := range fs {
-			fcols, ftypes, err := fileColumns(ctx, ex, f.Path)
+			fcols, ftypes, err := fileColumns(f)
 			if err != nil {
 				return err
 			}
@@ -622,33 +622,21 @@ WHERE schema_name = ? AND table_name = ? ORDER BY column_index`, schema, table)
 	return names, types, rows.Err()
 }
 
-// fileColumns describes one Parquet file's columns as DuckDB types.
-func fileColumns(ctx context.Context, ex execer, path string) ([]string, map[string]string, error) {
-	rows, err := ex.QueryContext(ctx, "DESCRIBE SELECT * FROM read_parquet("+sqlquote.String(sqlquote.DuckDB, path)+")")
-	if err != nil {
-		return nil, nil, fmt.Errorf("warehouse: read %s: %w", path, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+// fileColumns describes one Parquet file's columns as DuckDB types, and
+// counts its rows, from its footer (see parquetColumns).
+func fileColumns(f *sourceFile) ([]string, map[string]string, error) {
+	fields, rows, err := parquetColumns(f.Path)
 	if err != nil {
 		return nil, nil, err
 	}
-	var names []string
-	types := map[string]string{}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
-		}
-		n, t := fmt.Sprint(vals[0]), fmt.Sprint(vals[1])
-		names = append(names, n)
-		types[n] = t
+	f.Rows = rows
+	names := make([]string, len(fields))
+	types := make(map[string]string, len(fields))
+	for i, fld := range fields {
+		names[i] = fld.Name
+		types[fld.Name] = arrowToDuck(fld.Type)
 	}
-	return names, types, rows.Err()
+	return names, types, nil
 }
 
 // normType maps a Parquet-read DuckDB type to the type the table stores:
@@ -739,7 +727,7 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 	// the files; the others are NULL.
 	present := map[string]bool{}
 	for _, f := range files {
-		fcols, ftypes, err := fileColumns(ctx, tx, f.Path)
+		fcols, ftypes, err := fileColumns(f)
 		if err != nil {
 			return err
 		}
@@ -758,35 +746,15 @@ func (d *duckDB) loadStream(ctx context.Context, tx *sql.Tx, st *schemas.Stream,
 		}
 	}
 	list := make([]string, len(files))
-	byPath := map[string]*sourceFile{}
 	for i, f := range files {
 		list[i] = sqlquote.String(sqlquote.DuckDB, f.Path)
-		byPath[f.Path] = f
+		sr.RowsRead += f.Rows // counted by fileColumns above
 		sr.FilesLoaded++
 		sr.Bytes += f.Size
 		res.FilesLoaded++
 		res.Bytes += f.Size
 	}
 	fileList := "[" + strings.Join(list, ", ") + "]"
-
-	// Rows per file, from the Parquet footers.
-	rows, err := tx.QueryContext(ctx, "SELECT file_name, num_rows FROM parquet_file_metadata("+fileList+")")
-	if err != nil {
-		return fmt.Errorf("warehouse: %s: read file metadata: %w", qualified, err)
-	}
-	for rows.Next() {
-		var name string
-		var n int64
-		if err := rows.Scan(&name, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		if f := byPath[name]; f != nil {
-			f.Rows = n
-			sr.RowsRead += n
-		}
-	}
-	rows.Close()
 
 	sel := make([]string, 0, len(tcols))
 	for _, c := range tcols {
