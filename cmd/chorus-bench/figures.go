@@ -150,22 +150,27 @@ func (b *bench) local(ctx context.Context) error {
 	sec4 := "4. memory: peak RSS of the chorus-elt run process"
 	localCfg := map[string]any{"requests_per_second": 1e6, "max_concurrency": 8}
 
-	// The smaller size first, for the memory comparison.
-	b.progress("figure 4: %d calls × %d utterances", small, upc)
-	s1, err := serve(chorustest.Options{Seed: b.seed, Calls: small, Now: b.now, ProcessingDelay: -1, UtterancesPerCall: upc}, nil)
-	if err != nil {
-		return err
+	// The smaller size first, for the memory comparison (none when -calls
+	// gave one size).
+	var r1 *childRun
+	var s1 *served
+	if small > 0 {
+		b.progress("figure 4: %d calls × %d utterances", small, upc)
+		var err error
+		if s1, err = serve(chorustest.Options{Seed: b.seed, Calls: small, Now: b.now, ProcessingDelay: -1, UtterancesPerCall: upc}, nil); err != nil {
+			return err
+		}
+		cfg, err := b.writeConfig("local-small", s1.URL, localCfg)
+		if err != nil {
+			return err
+		}
+		r1, err = b.runChild(ctx, b.runArgs("local-small", cfg)...)
+		s1.Close()
+		if err != nil {
+			return err
+		}
+		os.RemoveAll(filepath.Join(b.work, "local-small"))
 	}
-	cfg, err := b.writeConfig("local-small", s1.URL, localCfg)
-	if err != nil {
-		return err
-	}
-	r1, err := b.runChild(ctx, b.runArgs("local-small", cfg)...)
-	s1.Close()
-	if err != nil {
-		return err
-	}
-	os.RemoveAll(filepath.Join(b.work, "local-small"))
 
 	b.progress("figure 3: %d calls × %d utterances (the NDJSON of every response is kept for the baseline)", n, upc)
 	ndjson := filepath.Join(b.work, "conversations.ndjson")
@@ -178,7 +183,7 @@ func (b *bench) local(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err = b.writeConfig("local", s.URL, localCfg)
+	cfg, err := b.writeConfig("local", s.URL, localCfg)
 	if err != nil {
 		return err
 	}
@@ -252,23 +257,30 @@ func (b *bench) local(ctx context.Context) error {
 	b.add(sec3, "extract+load ÷ baseline (time)", fmt.Sprintf("%.2f×", ratio), ratio, "≤ 2×", passMiss(ratio <= 2))
 	b.note("baseline engine: DuckDB %s in the bench process; it reads the %d detail responses the run fetched, saved as NDJSON while it ran", version, s.teeDocs)
 
-	mb1, mb := float64(r1.RSSKB)/1024, float64(r.RSSKB)/1024
-	b.add(sec4, fmt.Sprintf("%d calls", small), fmt.Sprintf("%.0f MB", mb1), mb1, "≤ 256 MB", passMiss(mb1 <= 256))
-	b.add(sec4, fmt.Sprintf("%d calls: peak during extract / after it (load…)", small),
-		fmt.Sprintf("%.0f MB / %.0f MB", peakRSS(r1.Samples, time.Time{}, s1.ExtractEnd()), peakRSS(r1.Samples, s1.ExtractEnd(), time.Time{})), 0, "", "")
-	b.add(sec4, fmt.Sprintf("%d calls", n), fmt.Sprintf("%.0f MB", mb), mb, "≤ 256 MB", passMiss(mb <= 256))
-	b.add(sec4, fmt.Sprintf("%d calls: peak during extract / after it (load…)", n),
+	if r1 != nil {
+		b.memory(sec4, small, r1, s1)
+	}
+	b.memory(sec4, n, r, s)
+	if r1 != nil {
+		growth := float64(r.RSSKB) / float64(r1.RSSKB)
+		b.add(sec4, fmt.Sprintf("growth %d → %d calls (%.0f× the calls)", small, n, float64(n)/float64(small)), fmt.Sprintf("%.2f×", growth), growth, "flat (≈1×)", passMiss(growth <= 1.25))
+	}
+	return nil
+}
+
+// memory adds figure 4's lines for one run of n calls.
+func (b *bench) memory(sec string, n int, r *childRun, s *served) {
+	mb := float64(r.RSSKB) / 1024
+	b.add(sec, fmt.Sprintf("%d calls", n), fmt.Sprintf("%.0f MB", mb), mb, "≤ 256 MB", passMiss(mb <= 256))
+	b.add(sec, fmt.Sprintf("%d calls: peak during extract / after it (load…)", n),
 		fmt.Sprintf("%.0f MB / %.0f MB", peakRSS(r.Samples, time.Time{}, s.ExtractEnd()), peakRSS(r.Samples, s.ExtractEnd(), time.Time{})), 0, "", "")
 	// The program's own pages (the binary is large: DuckDB, the BigQuery
 	// client) count in RSS as soon as they are touched; the rest is the
 	// Go heap and DuckDB's memory.
-	if p1, p := peakSample(r1.Samples), peakSample(r.Samples); p1.RSSKB > 0 && p.RSSKB > 0 {
-		b.add(sec4, "at the peak: file-backed (the program's pages) / the rest", fmt.Sprintf("%d calls %.0f / %.0f MB, %d calls %.0f / %.0f MB",
-			small, float64(p1.FileKB)/1024, float64(p1.RSSKB-p1.FileKB)/1024, n, float64(p.FileKB)/1024, float64(p.RSSKB-p.FileKB)/1024), 0, "", "")
+	if p := peakSample(r.Samples); p.RSSKB > 0 {
+		b.add(sec, fmt.Sprintf("%d calls at the peak: file-backed (the program's pages) / the rest", n),
+			fmt.Sprintf("%.0f / %.0f MB", float64(p.FileKB)/1024, float64(p.RSSKB-p.FileKB)/1024), 0, "", "")
 	}
-	growth := mb / mb1
-	b.add(sec4, fmt.Sprintf("growth %d → %d calls (%.0f× the calls)", small, n, float64(n)/float64(small)), fmt.Sprintf("%.2f×", growth), growth, "flat (≈1×)", passMiss(growth <= 1.25))
-	return nil
 }
 
 // baseline loads the NDJSON of conversation responses with DuckDB's read_json,

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,28 @@ type sizes struct {
 var scales = map[string]sizes{
 	"full":  {name: "full", limitCalls: 500, unthrottledCalls: 500, localCalls: 20000, memoryCalls: 5000, utterances: 200, transcripts: 60, adaptiveCalls: 300},
 	"small": {name: "small", limitCalls: 60, unthrottledCalls: 200, localCalls: 1000, memoryCalls: 250, utterances: 200, transcripts: 20, adaptiveCalls: 150},
+}
+
+// setCalls sets figures 3–5's sizes from "SMALL,LARGE" or "N" (N alone:
+// no smaller run, so no growth figure).
+func (sz *sizes) setCalls(v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) > 2 {
+		return fmt.Errorf("%q: want SMALL,LARGE or N", v)
+	}
+	n := make([]int, len(parts))
+	for i, p := range parts {
+		x, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || x <= 0 {
+			return fmt.Errorf("%q: %q is not a positive number of calls", v, p)
+		}
+		n[i] = x
+	}
+	sz.memoryCalls, sz.localCalls = 0, n[len(n)-1]
+	if len(n) == 2 {
+		sz.memoryCalls = n[0]
+	}
+	return nil
 }
 
 type bench struct {
@@ -86,12 +109,19 @@ func main() {
 		only     = flag.String("only", "1,2,3,4,5,6,7,8", "figures to measure, comma-separated (3 and 4 share one run; 5 and 8 need 3's warehouse)")
 		seed     = flag.Int64("seed", 1, "seed of the simulated tenants")
 		jsonPath = flag.String("json", "", "also write the figures as JSON to `FILE`")
+		calls    = flag.String("calls", "", "figures 3–5's sizes as `SMALL,LARGE` calls (default: the scale's); one number runs that size alone")
 	)
 	flag.Parse()
 	sz, ok := scales[*scale]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "chorus-bench: -scale %q: use full or small\n", *scale)
 		os.Exit(2)
+	}
+	if *calls != "" {
+		if err := sz.setCalls(*calls); err != nil {
+			fmt.Fprintln(os.Stderr, "chorus-bench: -calls:", err)
+			os.Exit(2)
+		}
 	}
 	exe, err := filepath.Abs(*bin)
 	if err == nil {
