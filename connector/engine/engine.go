@@ -520,10 +520,9 @@ func (p *producer) slices(ctx context.Context, from, to time.Time, slice time.Du
 		if b.After(to) {
 			b = to
 		}
-		engs, err := p.s.list(ctx, chorusapi.ListQuery{From: a, To: b})
-		if err == nil {
-			err = p.queue(ctx, engs)
-		}
+		err := p.s.listPages(ctx, chorusapi.ListQuery{From: a, To: b}, func(engs []chorusapi.Engagement) error {
+			return p.queue(ctx, engs)
+		})
 		if err != nil {
 			if errors.Is(err, errStopped) {
 				return err
@@ -759,15 +758,30 @@ func (s *Syncer) prune(st *state.State) {
 	}
 }
 
-// list returns every engagement of q. A 504 on a date window narrows it:
-// the two halves are listed separately, down to five minutes.
+// list returns every engagement of q (see listPages).
 func (s *Syncer) list(ctx context.Context, q chorusapi.ListQuery) ([]chorusapi.Engagement, error) {
 	var out []chorusapi.Engagement
+	err := s.listPages(ctx, q, func(engs []chorusapi.Engagement) error {
+		out = append(out, engs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// listPages hands each page of q's engagements to page as it is read, so
+// that a back-fill holds a page of a week's listing at a time, not the
+// week. A 504 on a date window narrows it: the two halves are listed
+// separately, down to five minutes; pages already handed over stay, and
+// the engagements they repeat are the caller's to drop.
+func (s *Syncer) listPages(ctx context.Context, q chorusapi.ListQuery, page func([]chorusapi.Engagement) error) error {
 	seenKeys := map[string]bool{}
 	seenIDs := map[string]bool{}
 	for {
 		if s.stopped() {
-			return nil, errStopped
+			return errStopped
 		}
 		s.sum.ListRequests++
 		p, err := s.opt.API.ListEngagements(ctx, q)
@@ -776,19 +790,13 @@ func (s *Syncer) list(ctx context.Context, q chorusapi.ListQuery) ([]chorusapi.E
 			s.sum.Narrowed++
 			mid := q.From.Add(q.To.Sub(q.From) / 2).Truncate(time.Second)
 			s.log.Warn("list timed out; narrowing the window", "from", q.From.Format(time.RFC3339), "to", q.To.Format(time.RFC3339))
-			left, err := s.list(ctx, chorusapi.ListQuery{From: q.From, To: mid})
-			if err != nil {
-				return nil, err
+			if err := s.listPages(ctx, chorusapi.ListQuery{From: q.From, To: mid}, page); err != nil {
+				return err
 			}
-			right, err := s.list(ctx, chorusapi.ListQuery{From: mid, To: q.To})
-			if err != nil {
-				return nil, err
-			}
-			// Pages already read stay in out; duplicates are dropped later.
-			return append(append(out, right...), left...), nil
+			return s.listPages(ctx, chorusapi.ListQuery{From: mid, To: q.To}, page)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, u := range p.Unreadable {
 			s.sum.Unreadable++
@@ -801,16 +809,18 @@ func (s *Syncer) list(ctx context.Context, q chorusapi.ListQuery) ([]chorusapi.E
 				fresh++
 			}
 		}
-		out = append(out, p.Engagements...)
+		if err := page(p.Engagements); err != nil {
+			return err
+		}
 		// End of listing: no key, an empty page, or a key seen before.
 		if p.Next == "" || len(p.Engagements) == 0 || seenKeys[p.Next] {
-			return out, nil
+			return nil
 		}
 		// A page of engagements all listed already under a new key: an API
 		// that ignores the key but mints a new one would loop forever.
 		if fresh == 0 {
 			s.log.Warn("the listing repeats itself under a new continuation key; ending it", "from", q.From.Format(time.RFC3339), "to", q.To.Format(time.RFC3339))
-			return out, nil
+			return nil
 		}
 		seenKeys[p.Next] = true
 		q.Continuation = p.Next
