@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +32,10 @@ import (
 // the state lives in the warehouse: it covers Parquet files that may not be
 // loaded yet, and is committed to the warehouse with them.
 const PendingStateFile = ".pending-state.json"
+
+// ExtractHeapLimit is the Go runtime's soft memory limit during the
+// extract (see extract), unless GOMEMLIMIT sets one.
+const ExtractHeapLimit = 150 << 20
 
 // Options is one run.
 type Options struct {
@@ -316,6 +321,14 @@ func extract(ctx context.Context, opt *Options, st *state.State, sum *Summary, s
 		save = func(s *state.State) error { return state.WriteFileAtomic(pending, s.Marshal()) }
 	}
 	opt.progress("extracting from %s…", opt.Config.BaseURL)
+	// The run's budget is 256 MB of resident memory. Left to its default
+	// (a heap twice what is live), the extract's Go heap alone reached
+	// 200 MB at 20,000 calls; held to ExtractHeapLimit the collector runs
+	// sooner instead (measured: a peak of 231 MB rather than 312, for about
+	// a fifth more of the extract's CPU). A limit set by GOMEMLIMIT is left.
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ExtractHeapLimit))
+	}
 	done := make(chan struct{})
 	if opt.Progress != nil {
 		go func() {
