@@ -372,7 +372,7 @@ func (b *bench) transcripts(ctx context.Context) error {
 	// The command, when the binary has it: a process per transcript.
 	help := exec.CommandContext(ctx, b.bin, "transcript", "--help")
 	if out, err := help.CombinedOutput(); err == nil && !strings.Contains(string(out), "unknown command") {
-		var cli []time.Duration
+		var cli, cliCPU []time.Duration
 		for i, id := range append([]string{ids[0]}, ids...) {
 			t0 := time.Now()
 			cmd := exec.CommandContext(ctx, b.bin, "--log-level", "warn", "transcript", "--warehouse", url, id)
@@ -381,6 +381,7 @@ func (b *bench) transcripts(ctx context.Context) error {
 			}
 			if i > 0 {
 				cli = append(cli, time.Since(t0))
+				cliCPU = append(cliCPU, processCPU(cmd))
 			}
 		}
 		// What a process costs before its query: start, open, SELECT 1.
@@ -395,6 +396,7 @@ func (b *bench) transcripts(ctx context.Context) error {
 		}
 		c50, c95 := percentile(cli, 50), percentile(cli, 95)
 		b.add(sec, "`chorus-elt transcript` p50 / p95 (process per call)", fmt.Sprintf("%s / %s", ms(c50), ms(c95)), float64(c95)/1e6, "p95 ≤ 100 ms", passMiss(c95 <= 100*time.Millisecond))
+		b.add(sec, "  its CPU (user+sys) p50 / p95", fmt.Sprintf("%s / %s", ms(percentile(cliCPU, 50)), ms(percentile(cliCPU, 95))), float64(percentile(cliCPU, 95))/1e6, "", "")
 		b.add(sec, "  of which process start + open (`query \"SELECT 1\"`) p50", ms(percentile(base, 50)), float64(percentile(base, 50))/1e6, "", "")
 		if len(model) > 0 {
 			b.add(sec, "  its query (transcript_search) in-process p50 / p95", fmt.Sprintf("%s / %s", ms(percentile(model, 50)), ms(percentile(model, 95))), float64(percentile(model, 95))/1e6, "", "")
