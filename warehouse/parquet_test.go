@@ -9,7 +9,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/chorus-elt/chorus-elt/connector/parquet"
 	"github.com/chorus-elt/chorus-elt/schemas"
 	"github.com/chorus-elt/chorus-elt/warehouse/sqlquote"
 )
@@ -27,7 +26,7 @@ func TestParquetColumnsAsDuckDBReadsThem(t *testing.T) {
 	}
 	var files []file
 	for _, st := range schemas.All() {
-		files = append(files, file{st.Name, parquet.ArrowSchema(st), 0})
+		files = append(files, file{st.Name, st.Arrow(), 0})
 	}
 	var other []arrow.Field
 	for i, dt := range []arrow.DataType{

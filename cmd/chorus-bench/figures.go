@@ -377,7 +377,7 @@ func (b *bench) transcripts(ctx context.Context) error {
 			t0 := time.Now()
 			cmd := exec.CommandContext(ctx, b.bin, "--log-level", "warn", "transcript", "--warehouse", url, id)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("chorus-elt transcript %s: %v\n%s", id, err, out)
+				return fmt.Errorf("chorus-elt transcript %s: %w\n%s", id, err, out)
 			}
 			if i > 0 {
 				cli = append(cli, time.Since(t0))
@@ -390,7 +390,7 @@ func (b *bench) transcripts(ctx context.Context) error {
 			t0 := time.Now()
 			cmd := exec.CommandContext(ctx, b.bin, "--log-level", "warn", "query", "--warehouse", url, "SELECT 1")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("chorus-elt query: %v\n%s", err, out)
+				return fmt.Errorf("chorus-elt query: %w\n%s", err, out)
 			}
 			base = append(base, time.Since(t0))
 		}

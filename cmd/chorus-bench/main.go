@@ -256,9 +256,9 @@ func sampleRSS(pid int, stop chan struct{}) []rssSample {
 			s := rssSample{At: time.Now()}
 			for _, line := range strings.Split(string(b), "\n") {
 				if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-					fmt.Sscanf(strings.TrimSpace(v), "%d", &s.RSSKB)
+					_, _ = fmt.Sscanf(strings.TrimSpace(v), "%d", &s.RSSKB)
 				} else if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
-					fmt.Sscanf(strings.TrimSpace(v), "%d", &s.FileKB)
+					_, _ = fmt.Sscanf(strings.TrimSpace(v), "%d", &s.FileKB)
 				}
 			}
 			if s.RSSKB > 0 {
@@ -291,8 +291,8 @@ func procCPU(pid int) time.Duration {
 		return 0
 	}
 	var ut, st int64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
+	_, _ = fmt.Sscan(f[11], &ut)
+	_, _ = fmt.Sscan(f[12], &st)
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
@@ -363,12 +363,12 @@ func (b *bench) runChild(ctx context.Context, args ...string) (*childRun, error)
 		r.UserCPU, r.SysCPU = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
 	}
 	if err != nil {
-		return r, fmt.Errorf("%s %s: %v\n%s", filepath.Base(b.bin), strings.Join(args, " "), err, r.Stderr)
+		return r, fmt.Errorf("%s %s: %w\n%s", filepath.Base(b.bin), strings.Join(args, " "), err, r.Stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if last := lines[len(lines)-1]; strings.HasPrefix(last, "{") {
 		if err := json.Unmarshal([]byte(last), &r.Summary); err != nil {
-			return r, fmt.Errorf("summary: %v", err)
+			return r, fmt.Errorf("summary: %w", err)
 		}
 	}
 	return r, nil
@@ -422,6 +422,6 @@ func loadAvg() float64 {
 		return 0
 	}
 	var l float64
-	fmt.Sscanf(string(b), "%f", &l)
+	_, _ = fmt.Sscanf(string(b), "%f", &l)
 	return l
 }

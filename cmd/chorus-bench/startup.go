@@ -27,7 +27,7 @@ func (b *bench) startup(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, b.bin, "--help")
 		t0 := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("chorus-elt --help: %v\n%s", err, out)
+			return fmt.Errorf("chorus-elt --help: %w\n%s", err, out)
 		}
 		if i > 0 {
 			runs = append(runs, time.Since(t0))
@@ -43,7 +43,7 @@ func (b *bench) startup(ctx context.Context) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("chorus-elt --help (inittrace): %v", err)
+		return fmt.Errorf("chorus-elt --help (inittrace): %w", err)
 	}
 	total, top := inittrace(stderr.Bytes())
 	parts := make([]string, 0, 3)
