@@ -139,7 +139,7 @@ func (b *bench) unthrottled(ctx context.Context) error {
 	return nil
 }
 
-// localRun is figure 3's big run, kept for figure 5.
+// localDB is figure 3's warehouse (or -db), for figure 5.
 var localDB string
 
 // 3 and 4. Local throughput per stage, against DuckDB's read_json of the same
@@ -328,7 +328,7 @@ FROM (SELECT data.id AS id, unnest(data.attributes.recording.utterances) AS u
 // 5. Transcript retrieval against figure 3's warehouse.
 func (b *bench) transcripts(ctx context.Context) error {
 	if localDB == "" {
-		return fmt.Errorf("needs figure 3's warehouse (-only 3,5)")
+		return fmt.Errorf("needs figure 3's warehouse (-only 3,5) or -db FILE")
 	}
 	sec := "5. transcript retrieval (figure 3's warehouse)"
 	url := "duckdb:" + localDB

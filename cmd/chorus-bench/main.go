@@ -106,9 +106,10 @@ func main() {
 		scale    = flag.String("scale", scaleDefault, "full (the issue's sizes) or small (a quick check); default $BENCH_SCALE or full")
 		work     = flag.String("work", "", "working `DIR` (default: a temporary directory, removed afterwards)")
 		keep     = flag.Bool("keep", false, "keep the working directory")
-		only     = flag.String("only", "1,2,3,4,5,6,7,8", "figures to measure, comma-separated (3 and 4 share one run; 5 and 8 need 3's warehouse)")
+		only     = flag.String("only", "1,2,3,4,5,6,7,8", "figures to measure, comma-separated (3 and 4 share one run; 5 and 8 need 3's warehouse or -db)")
 		seed     = flag.Int64("seed", 1, "seed of the simulated tenants")
 		jsonPath = flag.String("json", "", "also write the figures as JSON to `FILE`")
+		db       = flag.String("db", "", "figures 5 and 8's DuckDB `FILE` (default: the one figure 3 builds)")
 		calls    = flag.String("calls", "", "figures 3–5's sizes as `SMALL,LARGE` calls (default: the scale's); one number runs that size alone")
 	)
 	flag.Parse()
@@ -144,6 +145,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chorus-bench:", err)
 		os.Exit(1)
 	}
+	localDB = *db
 	b := &bench{bin: exe, work: dir, sz: sz, now: time.Now().UTC().Truncate(time.Second), seed: *seed, keep: *keep, out: os.Stdout}
 	want := map[string]bool{}
 	for _, f := range strings.Split(*only, ",") {
