@@ -55,7 +55,7 @@ clean:
 # (cmd/chorus-bench): the issues' sizes, about 7 minutes on 2 cores;
 # BENCH_SCALE=small for a quick check. BENCH_FLAGS passes more flags:
 # -only 3,4,5 measures some figures, -calls 5000 (or 5000,20000) sets the
-# sizes of figures 3–5, -db FILE runs figure 5 on an existing warehouse,
+# sizes of figures 3–5, -db FILE runs figures 5 and 8 on an existing warehouse,
 # -json bench.json -keep keep what it measured.
 bench: build
 	$(GO) build -o bin/chorus-bench ./cmd/chorus-bench
