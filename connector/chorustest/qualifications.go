@@ -32,7 +32,7 @@ type TruthQualification struct {
 // calls without an opportunity or without a transcript.
 func (t *Tenant) Qualifications(callID string) []TruthQualification {
 	e, ok := t.lookup(callID)
-	if !ok || e.plan == nil || e.oppID == "" {
+	if !ok || e.Plan == nil || e.OppID == "" {
 		return nil
 	}
 	n := 3 + int(t.hashOf("sqf", e.ID)%4)
@@ -48,7 +48,7 @@ func (t *Tenant) Qualifications(callID string) []TruthQualification {
 func (t *Tenant) qualification(id string, now time.Time) (int, []byte) {
 	e, ok := t.lookup(id)
 	fields := t.Qualifications(id)
-	if !ok || fields == nil || t.processing(e, now) || e.epoch > now.Unix() {
+	if !ok || fields == nil || t.processing(e, now) || e.Epoch > now.Unix() {
 		return http.StatusNotFound, t.errorBody(404, "ZI0004", "Not Found", "No sales qualification analysis for this recording")
 	}
 	type field struct {
@@ -68,7 +68,7 @@ func (t *Tenant) qualification(id string, now time.Time) (int, []byte) {
 		"attributes": map[string]any{
 			"recording_id": e.ID, "sqf_name": "MEDDIC", "sqf_analysis": analysis,
 			"generated_at": iso(e.StartedAt.Add(time.Duration(e.Duration*float64(time.Second)) + t.opts.ProcessingDelay)),
-			"user_id":      e.OwnerUserID, "customer_id": 5550001, "opportunity_id": e.oppID,
+			"user_id":      e.OwnerUserID, "customer_id": 5550001, "opportunity_id": e.OppID,
 			"conversation_duration": int64(e.Duration),
 			"meeting_notes": map[string]any{
 				"notes":      field{"notes", "Notes", "UPDATED", strPtr("Discussed " + e.Subject), strPtr(""), nil},

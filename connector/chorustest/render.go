@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/tenantdata"
 )
 
 // Wire shapes. The conversation, teams and error documents follow the
@@ -194,11 +197,11 @@ func (t *Tenant) hashOf(labels ...string) uint32 {
 	return h.Sum32()
 }
 
-func (e *engagement) participantsJSON() []participantJSON {
+func participantsJSON(e *tenantdata.Engagement) []participantJSON {
 	out := make([]participantJSON, len(e.Participants))
 	for i, p := range e.Participants {
 		out[i] = participantJSON{Name: p.Name, CompanyName: p.CompanyName, Title: p.Title, Type: p.Type, PersonID: p.PersonID}
-		if !e.emailMissing[i] {
+		if !e.EmailMissing[i] {
 			out[i].Email = strPtr(p.Email)
 		}
 		if p.UserID != 0 {
@@ -208,19 +211,14 @@ func (e *engagement) participantsJSON() []participantJSON {
 	return out
 }
 
-// aiReady reports whether the call's AI output exists at now.
-func (e *engagement) aiReady(now time.Time) bool {
-	return e.plan != nil && !e.AIReadyAt.IsZero() && !now.Before(e.AIReadyAt)
-}
-
 // engagementJSON renders an engagement as /v3/engagements lists it at now.
-func (t *Tenant) engagementJSON(e *engagement, now time.Time, withTrackers bool) engagementJSON {
+func (t *Tenant) engagementJSON(e *tenantdata.Engagement, now time.Time, withTrackers bool) engagementJSON {
 	j := engagementJSON{
-		EngagementID: e.ID, EngagementType: e.Type, Subject: e.Subject, DateTime: e.epoch, Duration: e.Duration,
+		EngagementID: e.ID, EngagementType: e.Type, Subject: e.Subject, DateTime: e.Epoch, Duration: e.Duration,
 		Language: "en", NoShow: e.NoShow, ProcessingState: "done", Compliance: "compliant",
-		AccountID: e.AccountID, AccountName: e.AccountName, OpportunityID: e.oppID, OpportunityName: e.oppName,
+		AccountID: e.AccountID, AccountName: e.AccountName, OpportunityID: e.OppID, OpportunityName: e.OppName,
 		UserID: e.OwnerUserID, UserName: e.OwnerName, UserEmail: e.OwnerEmail,
-		URL: "https://chorus.ai/meeting/" + e.ID, Participants: e.participantsJSON(),
+		URL: "https://chorus.ai/meeting/" + e.ID, Participants: participantsJSON(e),
 		CallState: "ended", Languages: []string{"en"},
 	}
 	if e.Type == TypeDialer {
@@ -246,22 +244,22 @@ func (t *Tenant) engagementJSON(e *engagement, now time.Time, withTrackers bool)
 		}
 		j.TrackerMatches = &matches
 	}
-	if e.plan != nil && !proc {
-		j.NumCustQuestions, j.NumEngagingQuestions = e.plan.questions, e.plan.engaging
+	if e.Plan != nil && !proc {
+		j.NumCustQuestions, j.NumEngagingQuestions = e.Plan.Questions, e.Plan.Engaging
 	}
-	if e.aiReady(now) {
+	if e.AIReady(now) {
 		j.MeetingSummary = summary(e)
-		j.ActionItems = e.apiActionItems()
+		j.ActionItems = apiActionItems(e)
 	}
 	return j
 }
 
 // apiActionItems is the action_items field: nil when absent.
-func (e *engagement) apiActionItems() *[]string {
-	switch e.apiItems {
-	case apiItemsEmpty:
+func apiActionItems(e *tenantdata.Engagement) *[]string {
+	switch e.APIItems {
+	case tenantdata.ItemsEmpty:
 		return &[]string{}
-	case apiItemsPresent:
+	case tenantdata.ItemsPresent:
 		items := append([]string(nil), e.APIActionItems...)
 		return &items
 	}
@@ -277,7 +275,7 @@ type attr struct {
 // conversationStatus is the status the detail reports at now. A small share
 // of complete calls say "unknown", the documented default, as live tenants
 // do: with a transcript, that is a complete call.
-func (t *Tenant) conversationStatus(e *engagement, proc bool) string {
+func (t *Tenant) conversationStatus(e *tenantdata.Engagement, proc bool) string {
 	switch {
 	case proc:
 		return "processing"
@@ -292,29 +290,29 @@ func (t *Tenant) conversationStatus(e *engagement, proc bool) string {
 // account renders the account object. It is required by the contract with
 // an integer id and a name, so a call without an account gets id 0 and an
 // empty name.
-func (t *Tenant) account(e *engagement) map[string]any {
-	a := map[string]any{"id": e.accountNum, "name": e.AccountName, "ext_id": optStr(e.AccountID), "type": nil, "zi_company_id": nil}
-	if e.accountNum != 0 {
+func (t *Tenant) account(e *tenantdata.Engagement) map[string]any {
+	a := map[string]any{"id": e.AccountNum, "name": e.AccountName, "ext_id": optStr(e.AccountID), "type": nil, "zi_company_id": nil}
+	if e.AccountNum != 0 {
 		a["type"] = "Customer"
 		if strings.HasPrefix(e.AccountName, "Prospect") {
 			a["type"] = "Prospect"
 		}
-		a["zi_company_id"] = fmt.Sprintf("ZI%09d", 100000000+e.accountNum)
+		a["zi_company_id"] = fmt.Sprintf("ZI%09d", 100000000+e.AccountNum)
 	}
 	return a
 }
 
 // deal renders the deal object; initial_amount is -1.0 when unknown, as live.
-func (t *Tenant) deal(e *engagement) map[string]any {
+func (t *Tenant) deal(e *tenantdata.Engagement) map[string]any {
 	d := map[string]any{"id": nil, "name": nil, "current_stage": nil, "close_date": nil, "initial_stage": nil,
 		"initial_amount": -1.0, "size": nil, "stage_advancement": nil, "engaged": nil, "on_stage_since": nil,
 		"follow_up": nil, "size_increased_amount": 0}
-	if e.oppID == "" {
+	if e.OppID == "" {
 		return d
 	}
 	h := t.hashOf("deal", e.ID)
 	amount := float64(10000 + 2500*int(h%40))
-	d["id"], d["name"], d["current_stage"] = e.oppID, e.oppName, e.dealStage
+	d["id"], d["name"], d["current_stage"] = e.OppID, e.OppName, e.DealStage
 	d["close_date"] = e.StartedAt.AddDate(0, 2, 0).Format(isoSeconds)
 	d["initial_stage"], d["initial_amount"], d["size"] = "Discovery", amount, int64(amount)
 	d["stage_advancement"], d["engaged"] = "advanced", "yes"
@@ -325,9 +323,9 @@ func (t *Tenant) deal(e *engagement) map[string]any {
 
 // conversation renders GET /api/v1/conversations/{id} at now. fields, when
 // non-empty, limits the attributes.
-func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bool) []byte {
+func (t *Tenant) conversation(e *tenantdata.Engagement, now time.Time, fields map[string]bool) []byte {
 	proc := t.processing(e, now)
-	ai := e.aiReady(now)
+	ai := e.AIReady(now)
 	created := e.StartedAt.Add(time.Duration(e.Duration * float64(time.Second)))
 	micros := time.Duration(t.hashOf("micros", e.ID)%1000000) * time.Microsecond
 	modified := created
@@ -346,7 +344,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 		}
 		// is_my_team is reported for most participants (true for the
 		// seller's people); null for some, as live.
-		if t.hashOf("mine", e.ID, itoa(i))%8 != 0 {
+		if t.hashOf("mine", e.ID, strconv.Itoa(i))%8 != 0 {
 			cp.IsMyTeam = boolPtr(p.Type == "rep")
 		}
 		parts[i] = cp
@@ -367,7 +365,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 		{"_modified_at", modified.UTC().Format(isoMicros)},
 		{"name", e.Subject}, {"generated_subject", nil}, {"status", t.conversationStatus(e, proc)}, {"language", "en"},
 		{"languages", []string{"en"}}, {"source", map[string]string{TypeMeeting: "zoom", TypeDialer: "dialer"}[e.Type]},
-		{"private", false}, {"company_name", sellerCompany}, {"user_company_name", sellerCompany},
+		{"private", false}, {"company_name", tenantdata.SellerCompany}, {"user_company_name", tenantdata.SellerCompany},
 		{"owner", map[string]any{"user_id": e.OwnerUserID, "person_id": e.Participants[0].PersonID,
 			"name": e.OwnerName, "email": e.OwnerEmail}},
 		{"account", t.account(e)}, {"deal", t.deal(e)}, {"participants", parts},
@@ -381,13 +379,13 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 			"gatekeeper": false, "voicemail": e.NoShow, "tree": false, "Task___CallDisposition": map[bool]string{true: "No Answer", false: "Connected"}[e.NoShow]}})
 	}
 	attrs = append(attrs, attr{"meta", nil}, attr{"tracker_match", nil}, attr{"custom_questions", []any{}}, attr{"custom_summaries", []any{}})
-	if !proc && e.plan != nil {
-		utts := t.transcript(e)
+	if !proc && e.Plan != nil {
+		utts := e.Utterances()
 		rec.Utterances = make([]utteranceJSON, len(utts))
 		clusters := map[int]*clusterJSON{}
 		var order []int
 		for i, u := range utts {
-			rec.Utterances[i] = utteranceJSON{ID: "u" + itoa(i+1), Index: u.Index,
+			rec.Utterances[i] = utteranceJSON{ID: "u" + strconv.Itoa(i+1), Index: u.Index,
 				DateTime: iso(recStart.Add(time.Duration(u.Start * float64(time.Second)))), SnippetTime: u.Start,
 				SnippetLength: u.Length, SnippetWordCount: wordCount(u.Text), Snippet: u.Text,
 				Participant: u.SpeakerID, SpeakerID: u.SpeakerID, SpeakerName: u.SpeakerName, SpeakerType: u.SpeakerType,
@@ -403,15 +401,15 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 		for _, id := range order {
 			rec.Clusters = append(rec.Clusters, *clusters[id])
 		}
-		for _, pt := range e.plan.trackers {
-			tj := trackerJSON{ID: pt.def.ID, Name: pt.def.Name, Type: pt.def.Type, Count: len(pt.mentions),
-				OwnerID: 305901, Source: "chorus", TeamIDs: []int64{teamRevenue}}
-			if pt.def.Type == "competitor" { // the seller's own trackers
+		for _, pt := range e.Plan.Trackers {
+			tj := trackerJSON{ID: pt.ID, Name: pt.Name, Type: pt.Type, Count: len(pt.Mentions),
+				OwnerID: 305901, Source: "chorus", TeamIDs: []int64{tenantdata.TeamRevenue}}
+			if pt.Type == "competitor" { // the seller's own trackers
 
-				tj.Source, tj.OwnerID, tj.TeamIDs = "custom", 305902, []int64{teamAEs, teamCS}
+				tj.Source, tj.OwnerID, tj.TeamIDs = "custom", 305902, []int64{tenantdata.TeamAEs, tenantdata.TeamCS}
 			}
-			for _, m := range pt.mentions {
-				tj.Mentions = append(tj.Mentions, mentionJSON{m.utterance, m.offset})
+			for _, m := range pt.Mentions {
+				tj.Mentions = append(tj.Mentions, mentionJSON{m.Utterance, m.Offset})
 			}
 			rec.Trackers = append(rec.Trackers, tj)
 		}
@@ -419,7 +417,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 			rec.Thumbnails = append(rec.Thumbnails, thumbnailJSON{ID: "th-" + e.ID[:8], Type: "keyframe",
 				KeyframeType: strPtr("deck"), OffsetStart: 60, OffsetEnd: 120, Duration: intPtr(60)})
 		}
-		if e.hasMetrics {
+		if e.HasMetrics {
 			attrs = append(attrs, attr{"metrics", t.metrics(e, utts)})
 		} else {
 			attrs = append(attrs, attr{"metrics", nil})
@@ -427,7 +425,7 @@ func (t *Tenant) conversation(e *engagement, now time.Time, fields map[string]bo
 	}
 	if ai {
 		attrs = append(attrs, attr{"summary", summary(e)}, attr{"summary_error", nil})
-		if items := e.apiActionItems(); items != nil {
+		if items := apiActionItems(e); items != nil {
 			attrs = append(attrs, attr{"action_items", *items})
 		} else {
 			attrs = append(attrs, attr{"action_items", nil})
@@ -471,13 +469,13 @@ func intPtr(i int) *int { return &i }
 // utterance are not talk, and customers pause more than reps.
 func TalkTime(length float64, speakerType string) float64 {
 	if NormalizeSpeaker(speakerType) == "rep" {
-		return round2(length * 0.95)
+		return tenantdata.Round2(length * 0.95)
 	}
-	return round2(length * 0.8)
+	return tenantdata.Round2(length * 0.8)
 }
 
 // cluster is the speaker cluster of an utterance's speaker.
-func (t *Tenant) cluster(e *engagement, u TruthUtterance) *clusterJSON {
+func (t *Tenant) cluster(e *tenantdata.Engagement, u TruthUtterance) *clusterJSON {
 	c := &clusterJSON{ID: u.SpeakerID, SpeakerName: u.SpeakerName, Type: "unknown", MatchMethod: "voice"}
 	switch NormalizeSpeaker(u.SpeakerType) {
 	case "rep":

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/tenantdata"
 )
 
 // Scorecards: a manager of the rep scores a share of the complete calls
@@ -90,7 +92,7 @@ func (t *Tenant) generateScorecards() []*TruthScorecard {
 	defer t.data.RUnlock()
 	var out []*TruthScorecard
 	for _, e := range t.all {
-		if !e.IsCall() || e.plan == nil || float64(t.hashOf("scorecard", e.ID)%1000) >= ScorecardShare*1000 {
+		if !e.IsCall() || e.Plan == nil || float64(t.hashOf("scorecard", e.ID)%1000) >= ScorecardShare*1000 {
 			continue
 		}
 		var owner TruthUser
@@ -109,7 +111,7 @@ func (t *Tenant) generateScorecards() []*TruthScorecard {
 				reviewerName = u.Name
 			}
 		}
-		r := newRand(t.opts.Seed, "scorecard/"+e.ID)
+		r := tenantdata.NewRand(t.opts.Seed, "scorecard/"+e.ID)
 		end := e.StartedAt.Add(time.Duration(e.Duration * float64(time.Second)))
 		id := strconv.Itoa(880001 + len(out))
 		sc := &TruthScorecard{

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/tenantdata"
 )
 
 const (
@@ -268,7 +270,7 @@ func (t *Tenant) errorBody(status int, code, title, detail string) []byte {
 func (t *Tenant) detail(r *http.Request, id string) (int, []byte) {
 	now := t.Now()
 	e, ok := t.lookup(id)
-	if !ok || !e.IsCall() || e.NotFound || e.epoch > now.Unix() {
+	if !ok || !e.IsCall() || e.NotFound || e.Epoch > now.Unix() {
 		return http.StatusNotFound, t.errorBody(404, "ZI0004", "Not Found", "Conversation not found or not permitted")
 	}
 	var fields map[string]bool
@@ -349,12 +351,12 @@ func parseDate(s string) (int64, error) {
 	return 0, fmt.Errorf("not an ISO-8601 date or epoch seconds")
 }
 
-func (q listQuery) match(e *engagement) bool {
-	return e.epoch >= q.min && e.epoch <= q.max &&
+func (q listQuery) match(e *tenantdata.Engagement) bool {
+	return e.Epoch >= q.min && e.Epoch <= q.max &&
 		(q.types == nil || q.types[e.Type]) && (q.ids == nil || q.ids[e.ID])
 }
 
-func continuationKey(e *engagement) string { return fmt.Sprintf("%d.0 %s", e.epoch, e.ID) }
+func continuationKey(e *tenantdata.Engagement) string { return fmt.Sprintf("%d.0 %s", e.Epoch, e.ID) }
 
 // list answers GET /v3/engagements: newest first, keyset-paged on
 // (date_time, id) descending, only engagements started by the tenant clock.
@@ -367,15 +369,15 @@ func (t *Tenant) list(r *http.Request, dup bool) (int, []byte) {
 		return http.StatusBadRequest, t.errorBody(400, "ZI0400", "Bad Request", err.Error())
 	}
 	// hi: first index (ascending order) that is not a candidate.
-	hi := sort.Search(len(t.all), func(i int) bool { return t.all[i].epoch > q.max })
+	hi := sort.Search(len(t.all), func(i int) bool { return t.all[i].Epoch > q.max })
 	if q.hasKey {
 		hi = min(hi, sort.Search(len(t.all), func(i int) bool {
 			e := t.all[i]
-			return cmp.Or(cmp.Compare(e.epoch, q.keyEpoch), strings.Compare(e.ID, q.keyID)) >= 0
+			return cmp.Or(cmp.Compare(e.Epoch, q.keyEpoch), strings.Compare(e.ID, q.keyID)) >= 0
 		}))
 	}
-	var page []*engagement
-	for i := hi - 1; i >= 0 && t.all[i].epoch >= q.min && len(page) <= t.opts.PageSize; i-- {
+	var page []*tenantdata.Engagement
+	for i := hi - 1; i >= 0 && t.all[i].Epoch >= q.min && len(page) <= t.opts.PageSize; i-- {
 		if q.match(t.all[i]) {
 			page = append(page, t.all[i])
 		}
@@ -388,8 +390,8 @@ func (t *Tenant) list(r *http.Request, dup bool) (int, []byte) {
 	// (the one the key names); an otherwise empty page stays empty, so that a
 	// listing always ends.
 	if dup && q.hasKey && len(page) > 0 {
-		if prev, ok := t.byID[q.keyID]; ok && prev.epoch == q.keyEpoch && q.match(prev) {
-			page = append([]*engagement{prev}, page...)
+		if prev, ok := t.byID[q.keyID]; ok && prev.Epoch == q.keyEpoch && q.match(prev) {
+			page = append([]*tenantdata.Engagement{prev}, page...)
 		}
 	}
 

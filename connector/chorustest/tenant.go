@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/connector/chorustest/tenantdata"
 )
 
 // Tenant is a simulated Chorus tenant. It is an http.Handler and safe for
@@ -17,14 +19,14 @@ type Tenant struct {
 	opts      Options // immutable after New, except Faults (see faults below)
 	users     []TruthUser
 	teams     []TruthTeam
-	customers []*customerGen
+	customers []*tenantdata.CustomerRecord
 
 	// data guards the engagement set: an edit (SetActionItems, …) replaces
 	// an engagement by an edited copy, so a response being rendered keeps
 	// the version it started with.
 	data sync.RWMutex
-	all  []*engagement // by (date_time, id) ascending
-	byID map[string]*engagement
+	all  []*tenantdata.Engagement // by (date_time, id) ascending
+	byID map[string]*tenantdata.Engagement
 
 	scorecards scorecardStore // generated on first use (scorecards.go)
 
@@ -53,8 +55,11 @@ type Stats struct {
 // New generates a tenant from opts.
 func New(opts Options) *Tenant {
 	opts = opts.withDefaults()
-	t := &Tenant{opts: opts, now: opts.Now, byID: map[string]*engagement{}}
-	t.users, t.teams, t.customers, t.all = generate(opts)
+	t := &Tenant{opts: opts, now: opts.Now, byID: map[string]*tenantdata.Engagement{}}
+	d := tenantdata.Generate(tenantdata.Params{Seed: opts.Seed, Calls: opts.Calls, Customers: opts.Customers,
+		Start: opts.Start, End: opts.End, ProcessingDelay: opts.ProcessingDelay, AIDelay: opts.AIDelay,
+		UtterancesPerCall: opts.UtterancesPerCall, Profiles: opts.Profiles})
+	t.users, t.teams, t.customers, t.all = d.Users, d.Teams, d.Customers, d.Engagements
 	for _, e := range t.all {
 		t.byID[e.ID] = e
 	}
@@ -95,7 +100,7 @@ func (t *Tenant) SetFaults(f Faults) {
 
 func (t *Tenant) setFaultsLocked(f Faults) {
 	t.faults = f
-	t.faultRand = newRand(f.Seed, "faults")
+	t.faultRand = tenantdata.NewRand(f.Seed, "faults")
 	t.truncWire = true
 }
 
@@ -123,7 +128,7 @@ func (t *Tenant) count(f func(*Stats)) {
 }
 
 // processing reports whether the call's transcript is not ready at now.
-func (t *Tenant) processing(e *engagement, now time.Time) bool {
+func (t *Tenant) processing(e *tenantdata.Engagement, now time.Time) bool {
 	if !e.IsCall() {
 		return false
 	}
@@ -142,10 +147,10 @@ func (t *Tenant) Processing(id string) bool {
 // tenant clock (false for unknown ids and calls without a transcript).
 func (t *Tenant) AIReady(id string) bool {
 	e, ok := t.lookup(id)
-	return ok && e.aiReady(t.Now())
+	return ok && e.AIReady(t.Now())
 }
 
-func (t *Tenant) lookup(id string) (*engagement, bool) {
+func (t *Tenant) lookup(id string) (*tenantdata.Engagement, bool) {
 	t.data.RLock()
 	defer t.data.RUnlock()
 	e, ok := t.byID[id]
@@ -154,7 +159,7 @@ func (t *Tenant) lookup(id string) (*engagement, bool) {
 
 // edit replaces engagement id by an edited copy; it reports whether the id
 // exists.
-func (t *Tenant) edit(id string, f func(e *engagement)) bool {
+func (t *Tenant) edit(id string, f func(e *tenantdata.Engagement)) bool {
 	t.data.Lock()
 	defer t.data.Unlock()
 	old, ok := t.byID[id]
@@ -165,7 +170,7 @@ func (t *Tenant) edit(id string, f func(e *engagement)) bool {
 	e.Participants = slices.Clone(old.Participants)
 	e.APIActionItems = slices.Clone(old.APIActionItems)
 	f(&e)
-	e.MatchableBy, _ = matchRule(e.TruthEngagement, t.customers)
+	e.MatchableBy, _ = tenantdata.Match(e.TruthEngagement, t.customers)
 	t.byID[id] = &e
 	for i, a := range t.all {
 		if a == old {
@@ -178,23 +183,17 @@ func (t *Tenant) edit(id string, f func(e *engagement)) bool {
 // SetActionItems replaces the action items Chorus's AI reports for a call
 // (in the listing and the detail), as when Chorus adds them after the call.
 func (t *Tenant) SetActionItems(id string, items []string) bool {
-	return t.edit(id, func(e *engagement) {
-		e.APIActionItems = slices.Clone(items)
-		e.apiItems = apiItemsPresent
-		if len(items) == 0 {
-			e.apiItems = apiItemsEmpty
-		}
-	})
+	return t.edit(id, func(e *tenantdata.Engagement) { e.SetAPIActionItems(items) })
 }
 
 // SetAccount links a call to another CRM account (ext id and name), as when
 // a rep links it after the call; the ground truth follows.
 func (t *Tenant) SetAccount(id, extID, name string) bool {
-	return t.edit(id, func(e *engagement) {
-		e.AccountID, e.AccountName, e.accountNum, e.CustomerID = extID, name, 0, ""
+	return t.edit(id, func(e *tenantdata.Engagement) {
+		e.AccountID, e.AccountName, e.AccountNum, e.CustomerID = extID, name, 0, ""
 		for _, c := range t.customers {
 			if c.CRMAccountID == extID {
-				e.accountNum, e.CustomerID = c.accountNum, c.ID
+				e.AccountNum, e.CustomerID = c.AccountNum, c.ID
 			}
 		}
 	})
@@ -202,7 +201,7 @@ func (t *Tenant) SetAccount(id, extID, name string) bool {
 
 // SetDeal links a call to an opportunity in the given stage.
 func (t *Tenant) SetDeal(id, oppID, oppName, stage string) bool {
-	return t.edit(id, func(e *engagement) { e.oppID, e.oppName, e.dealStage = oppID, oppName, stage })
+	return t.edit(id, func(e *tenantdata.Engagement) { e.OppID, e.OppName, e.DealStage = oppID, oppName, stage })
 }
 
 // Deal returns the opportunity a call is linked to and its stage ("" when
@@ -212,7 +211,7 @@ func (t *Tenant) Deal(id string) (oppID, oppName, stage string) {
 	if !ok {
 		return "", "", ""
 	}
-	return e.oppID, e.oppName, e.dealStage
+	return e.OppID, e.OppName, e.DealStage
 }
 
 // Engagements returns the ground truth of every engagement, non-call ones
@@ -270,7 +269,7 @@ func (t *Tenant) Utterances(callID string) []TruthUtterance {
 	if !ok {
 		return nil
 	}
-	return t.transcript(e)
+	return e.Utterances()
 }
 
 // Customers returns every customer, including any a test leaves out of its
@@ -313,7 +312,7 @@ func (t *Tenant) Users() []TruthUser {
 func (t *Tenant) Teams() []TruthTeam { return slices.Clone(t.teams) }
 
 // SellerDomains returns the seller's own email domains.
-func (t *Tenant) SellerDomains() []string { return []string{sellerDomain, sellerAliasDomain} }
+func (t *Tenant) SellerDomains() []string { return tenantdata.SellerDomains() }
 
 // Token returns the accepted API token.
 func (t *Tenant) Token() string { return t.opts.Token }

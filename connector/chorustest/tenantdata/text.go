@@ -1,4 +1,4 @@
-package chorustest
+package tenantdata
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package chorustest
+package tenantdata
 
 import (
 	"cmp"
@@ -16,8 +16,13 @@ import (
 const (
 	sellerDomain      = "seller.example"
 	sellerAliasDomain = "seller-inc.example"
-	sellerCompany     = "Seller Inc"
+	// SellerCompany is the seller's company name, on its reps and in the
+	// conversation detail.
+	SellerCompany = "Seller Inc"
 )
+
+// SellerDomains returns the seller's own email domains.
+func SellerDomains() []string { return []string{sellerDomain, sellerAliasDomain} }
 
 var freeMailDomains = []string{"gmail.com", "outlook.com", "yahoo.com", "hotmail.com"}
 
@@ -36,39 +41,61 @@ var titles = []string{"VP Ops", "Director of Sales", "RevOps Manager", "CFO", "H
 var subjects = []string{"Q%d business review", "Discovery call", "Renewal discussion", "Pricing follow-up",
 	"Technical deep-dive", "Onboarding check-in", "Executive sync", "Demo", "Expansion planning", "Support escalation"}
 
-// engagement is the tenant's record of one engagement: the truth plus what is
-// needed to render it.
-type engagement struct {
+// Engagement is the tenant's record of one engagement: the truth plus what
+// the API renders of it that the truth does not hold.
+type Engagement struct {
 	TruthEngagement
-	epoch        int64  // StartedAt in epoch seconds (date_time)
-	emailMissing []bool // per participant: the email field is absent, not just empty
-	accountNum   int64  // numeric Chorus account id (0: no account)
-	oppID        string
-	oppName      string
-	apiItems     int // apiItemsAbsent, apiItemsEmpty or apiItemsPresent
-	dealStage    string
+	Epoch        int64  // StartedAt in epoch seconds (date_time)
+	EmailMissing []bool // per participant: the email field is absent, not just empty
+	AccountNum   int64  // numeric Chorus account id (0: no account)
+	OppID        string // the linked opportunity ("" when none), its name and stage
+	OppName      string
+	DealStage    string
+	APIItems     Items // whether and how action_items is served
+	HasMetrics   bool  // the detail carries metrics
+	Plan         *Plan // nil: no transcript (non-call, no-show, not found)
+	seed         int64 // the tenant's seed, from which Utterances draws
 	custType     string
-	missingTypes bool // some customer utterances lack speaker_type
-	hasMetrics   bool
-	plan         *callPlan // nil: no transcript (non-call, no-show, not found)
-	profile      Profile   // the customer's (Options.Profiles); "" for prospects
+	missingTypes bool    // some customer utterances lack speaker_type
+	profile      Profile // the customer's (Params.Profiles); "" for prospects
 }
 
+// Items is how the API serves a call's action_items.
+type Items int
+
+// The states of action_items.
 const (
-	apiItemsAbsent = iota
-	apiItemsEmpty
-	apiItemsPresent
+	ItemsAbsent  Items = iota // the field is missing
+	ItemsEmpty                // an empty list
+	ItemsPresent              // Engagement.APIActionItems
 )
 
-// callPlan is the eagerly generated skeleton of a transcript: its length and
+// SetAPIActionItems replaces the action items the API reports.
+func (e *Engagement) SetAPIActionItems(items []string) {
+	e.APIActionItems = slices.Clone(items)
+	e.APIItems = ItemsPresent
+	if len(items) == 0 {
+		e.APIItems = ItemsEmpty
+	}
+}
+
+// AIReady reports whether the call's AI output exists at now.
+func (e *Engagement) AIReady(now time.Time) bool {
+	return e.Plan != nil && !e.AIReadyAt.IsZero() && !now.Before(e.AIReadyAt)
+}
+
+// Plan is the eagerly generated skeleton of a transcript: its length and
 // the special utterances (trackers, questions, commitments, distractors).
 // Filler utterances are regenerated lazily from the per-call seed.
-type callPlan struct {
-	n         int
-	specials  []special // by index
-	trackers  []planTracker
-	questions int
-	engaging  int
+type Plan struct {
+	n        int
+	specials []special // by index
+	// Trackers are the trackers that fire, with the utterance and byte
+	// offset of each mention, in the order of trackerDefs.
+	Trackers []PlanTracker
+	// Questions counts the customer's questions, Engaging those of them
+	// that are engaging.
+	Questions, Engaging int
 }
 
 type special struct {
@@ -77,12 +104,15 @@ type special struct {
 	engaging bool
 }
 
-type planTracker struct {
-	def      *trackerDef
-	mentions []mention
+// PlanTracker is a tracker that fires in a call and where.
+type PlanTracker struct {
+	ID, Name, Type string
+	Mentions       []Mention
 }
 
-type mention struct{ utterance, offset int }
+// Mention is where a tracker keyword is said: an utterance index and the
+// byte offset in its text.
+type Mention struct{ Utterance, Offset int }
 
 // contact is a person at a customer or prospect.
 type contact struct {
@@ -90,27 +120,28 @@ type contact struct {
 	personID                    int64
 }
 
-type customerGen struct {
+// CustomerRecord is a customer with what generation needs of it.
+type CustomerRecord struct {
 	Customer
-	accountNum int64
+	AccountNum int64
 	contacts   []contact
 	calls      int // recorded calls drawn so far (ProfileHealthy places the first four)
 }
 
 type generator struct {
 	r         *rand.Rand
-	opts      Options
+	opts      Params
 	users     []TruthUser
 	personIDs map[int64]int64 // user id → person id
 	reps      []TruthUser     // users who take calls
-	customers []*customerGen
+	customers []*CustomerRecord
 	nextPID   int64
 	prospects int
 }
 
-// newRand returns a generator seeded from seed and a label, so that separate
+// NewRand returns a generator seeded from seed and a label, so that separate
 // streams (tenant, per-call transcripts, faults) never share state.
-func newRand(seed int64, label string) *rand.Rand {
+func NewRand(seed int64, label string) *rand.Rand {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s", seed, label)
 	s := h.Sum64()
@@ -132,52 +163,63 @@ func crmID(r *rand.Rand, prefix string) string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// generate builds the tenant's eager state.
-func generate(opts Options) (users []TruthUser, teams []TruthTeam, customers []*customerGen, all []*engagement) {
-	g := &generator{r: newRand(opts.Seed, "tenant"), opts: opts, nextPID: 18270000, personIDs: map[int64]int64{}}
-	teams = g.makeUsers()
+// Data is a generated tenant: its users, teams, customers and engagements
+// (by (StartedAt, ID) ascending).
+type Data struct {
+	Users       []TruthUser
+	Teams       []TruthTeam
+	Customers   []*CustomerRecord
+	Engagements []*Engagement
+}
+
+// Generate builds a tenant's data from p, whose fields must be set (the
+// simulated tenant's Options give the defaults).
+func Generate(opts Params) Data {
+	g := &generator{r: NewRand(opts.Seed, "tenant"), opts: opts, nextPID: 18270000, personIDs: map[int64]int64{}}
+	teams := g.makeUsers()
 	g.makeCustomers()
 	nonCalls := int(math.Round(float64(opts.Calls) * 0.08 / 0.92))
+	var all []*Engagement
 	for i := 0; i < opts.Calls+nonCalls; i++ {
 		e := g.engagement(i < opts.Calls)
-		if e.plan != nil {
+		if e.Plan != nil {
 			e.AIReadyAt = e.StartedAt.Add(time.Duration(e.Duration*float64(time.Second)) + opts.ProcessingDelay + opts.AIDelay)
 		}
 		all = append(all, e)
 	}
-	slices.SortFunc(all, func(a, b *engagement) int {
-		return cmp.Or(cmp.Compare(a.epoch, b.epoch), strings.Compare(a.ID, b.ID))
+	slices.SortFunc(all, func(a, b *Engagement) int {
+		return cmp.Or(cmp.Compare(a.Epoch, b.Epoch), strings.Compare(a.ID, b.ID))
 	})
-	return g.users, teams, g.customers, all
+	return Data{Users: g.users, Teams: teams, Customers: g.customers, Engagements: all}
 }
 
 // Seller teams: Revenue holds Account Executives and Customer Success.
 const (
-	teamRevenue int64 = 4101
-	teamAEs     int64 = 4102
-	teamCS      int64 = 4103
+	TeamRevenue int64 = 4101
+	TeamAEs     int64 = 4102
+	TeamCS      int64 = 4103
 )
 
 func (g *generator) makeUsers() []TruthTeam {
 	teams := []TruthTeam{
-		{ID: teamRevenue, Name: "Revenue", ManagerID: 305901},
-		{ID: teamAEs, Name: "Account Executives", ManagerID: 305902, ParentID: teamRevenue},
-		{ID: teamCS, Name: "Customer Success", ManagerID: 305907, ParentID: teamRevenue},
+		{ID: TeamRevenue, Name: "Revenue", ManagerID: 305901},
+		{ID: TeamAEs, Name: "Account Executives", ManagerID: 305902, ParentID: TeamRevenue},
+		{ID: TeamCS, Name: "Customer Success", ManagerID: 305907, ParentID: TeamRevenue},
 	}
 	people := []struct {
 		name, role, domain string
 		teams              []int64 // the first is the primary team
 	}{
-		{"Vera Lindqvist", "manager", sellerDomain, []int64{teamRevenue}},
-		{"Dana Rep", "manager", sellerDomain, []int64{teamAEs, teamRevenue}},
-		{"Eli Moreno", "ae", sellerDomain, []int64{teamAEs}},
-		{"Fatima Sayed", "ae", sellerDomain, []int64{teamAEs}},
-		{"Gus Olsen", "ae", sellerAliasDomain, []int64{teamAEs}},
-		{"Hana Ito", "ae", sellerDomain, []int64{teamAEs}},
-		{"Ivan Petrov", "manager", sellerDomain, []int64{teamCS, teamRevenue}},
-		{"Jo Achebe", "csm", sellerDomain, []int64{teamCS}},
-		{"Kai Brennan", "csm", sellerAliasDomain, []int64{teamCS}},
-		{"Lena Vogt", "csm", sellerDomain, []int64{teamCS}},
+		{"Vera Lindqvist", "manager", sellerDomain, []int64{TeamRevenue}},
+		{"Dana Rep", "manager", sellerDomain, []int64{TeamAEs, TeamRevenue}},
+		{"Eli Moreno", "ae", sellerDomain, []int64{TeamAEs}},
+		{"Fatima Sayed", "ae", sellerDomain, []int64{TeamAEs}},
+		{"Gus Olsen", "ae", sellerAliasDomain, []int64{TeamAEs}},
+		{"Hana Ito", "ae", sellerDomain, []int64{TeamAEs}},
+		{"Ivan Petrov", "manager", sellerDomain, []int64{TeamCS, TeamRevenue}},
+		{"Jo Achebe", "csm", sellerDomain, []int64{TeamCS}},
+		{"Kai Brennan", "csm", sellerAliasDomain, []int64{TeamCS}},
+		{"Lena Vogt", "csm", sellerDomain, []int64{TeamCS}},
 	}
 	for i, p := range people {
 		id := int64(305901 + i)
@@ -210,7 +252,7 @@ func (g *generator) makeCustomers() {
 	order := g.r.Perm(len(companyStems))
 	var csms []TruthUser
 	for _, u := range g.users {
-		if u.PrimaryTeam == teamCS {
+		if u.PrimaryTeam == TeamCS {
 			csms = append(csms, u)
 		}
 	}
@@ -226,10 +268,10 @@ func (g *generator) makeCustomers() {
 			domains = append(domains, slug+"-eu.example")
 		}
 		csm := csms[g.r.IntN(len(csms))]
-		c := &customerGen{
+		c := &CustomerRecord{
 			Customer: Customer{ID: fmt.Sprintf("cust-%03d", i+1), Name: name, Domains: domains,
 				CRMAccountID: crmID(g.r, "0015g000"), CSMEmail: csm.Email, CSMName: csm.Name},
-			accountNum: int64(1000 + i),
+			AccountNum: int64(1000 + i),
 		}
 		if i < len(g.opts.Profiles) {
 			c.Profile = g.opts.Profiles[i]
@@ -242,9 +284,9 @@ func (g *generator) makeCustomers() {
 }
 
 // engagement draws one engagement; call says whether it is a recorded call.
-func (g *generator) engagement(call bool) *engagement {
+func (g *generator) engagement(call bool) *Engagement {
 	r := g.r
-	e := &engagement{}
+	e := &Engagement{seed: g.opts.Seed}
 	e.ID = hexID(r)
 	switch {
 	case call && r.Float64() < 0.7:
@@ -255,8 +297,8 @@ func (g *generator) engagement(call bool) *engagement {
 		e.Type = []string{TypeEmail, TypeContentViewed, TypeUnrecordedMeeting}[r.IntN(3)]
 	}
 	span := g.opts.End.Unix() - g.opts.Start.Unix()
-	e.epoch = g.opts.Start.Unix() + r.Int64N(span+1)
-	e.StartedAt = time.Unix(e.epoch, 0).UTC()
+	e.Epoch = g.opts.Start.Unix() + r.Int64N(span+1)
+	e.StartedAt = time.Unix(e.Epoch, 0).UTC()
 
 	owner := g.reps[r.IntN(len(g.reps))]
 	e.OwnerUserID, e.OwnerEmail, e.OwnerName = owner.ID, owner.Email, owner.Name
@@ -277,7 +319,7 @@ func (g *generator) engagement(call bool) *engagement {
 		sub = fmt.Sprintf(sub, 1+r.IntN(4))
 	}
 	if e.AccountName != "" && r.IntN(2) == 0 {
-		sub = e.AccountName + " <> " + sellerCompany + ": " + sub
+		sub = e.AccountName + " <> " + SellerCompany + ": " + sub
 	}
 	e.Subject = sub
 
@@ -314,20 +356,20 @@ func (g *generator) engagement(call bool) *engagement {
 	default:
 		e.custType = "customer"
 	}
-	e.hasMetrics = r.Float64() < 0.7
+	e.HasMetrics = r.Float64() < 0.7
 	return e
 }
 
-func (e *engagement) addRep(u TruthUser, personID int64) {
-	e.Participants = append(e.Participants, TruthParticipant{Name: u.Name, Email: u.Email, CompanyName: sellerCompany,
+func (e *Engagement) addRep(u TruthUser, personID int64) {
+	e.Participants = append(e.Participants, TruthParticipant{Name: u.Name, Email: u.Email, CompanyName: SellerCompany,
 		Title: map[string]string{"manager": "Manager", "ae": "AE", "csm": "CSM"}[u.Role], Type: "rep", PersonID: personID, UserID: u.ID})
-	e.emailMissing = append(e.emailMissing, false)
+	e.EmailMissing = append(e.EmailMissing, false)
 }
 
 // addExternal adds an external participant; mode is "company" (keep the
 // contact's email), "free" (a free-mail address) or "none" (empty or missing).
 // A person already on the call is not added twice.
-func (e *engagement) addExternal(r *rand.Rand, c contact, mode string) {
+func (e *Engagement) addExternal(r *rand.Rand, c contact, mode string) {
 	if slices.ContainsFunc(e.Participants, func(p TruthParticipant) bool { return p.PersonID == c.personID }) {
 		return
 	}
@@ -351,13 +393,13 @@ func (e *engagement) addExternal(r *rand.Rand, c contact, mode string) {
 	}
 	e.Participants = append(e.Participants, TruthParticipant{Name: c.name, Email: c.email, Title: c.title,
 		CompanyName: c.company, Type: typ, PersonID: c.personID})
-	e.emailMissing = append(e.emailMissing, missing)
+	e.EmailMissing = append(e.EmailMissing, missing)
 }
 
 // attachCompany picks who the engagement is with and how it can be matched:
 // ~60% carry the customer's CRM id, ~25% only a matchable email domain, ~5%
 // only the account name, ~10% no known customer.
-func (g *generator) attachCompany(e *engagement, call bool) {
+func (g *generator) attachCompany(e *Engagement, call bool) {
 	r := g.r
 	n := 1
 	if call {
@@ -376,12 +418,12 @@ func (g *generator) attachCompany(e *engagement, call bool) {
 	pick := func() contact { return c.contacts[r.IntN(len(c.contacts))] }
 	switch x := r.Float64(); {
 	case x < 0.60: // CRM account id
-		e.CustomerID, e.AccountID, e.AccountName, e.accountNum = c.ID, c.CRMAccountID, c.Name, c.accountNum
+		e.CustomerID, e.AccountID, e.AccountName, e.AccountNum = c.ID, c.CRMAccountID, c.Name, c.AccountNum
 		for i := 0; i < n; i++ {
 			e.addExternal(r, pick(), emailMode())
 		}
 		if r.IntN(4) == 0 {
-			e.oppID, e.oppName, e.dealStage = crmID(r, "0065g000"), c.Name+" - Renewal", "Negotiation"
+			e.OppID, e.OppName, e.DealStage = crmID(r, "0065g000"), c.Name+" - Renewal", "Negotiation"
 		}
 	case x < 0.85: // email domain only
 		e.CustomerID = c.ID
@@ -408,7 +450,7 @@ func (g *generator) attachCompany(e *engagement, call bool) {
 		freeOnly := r.IntN(3) == 0
 		if !freeOnly {
 			e.AccountID, e.AccountName = crmID(r, "0015g000P"), name
-			e.accountNum = int64(900000 + g.prospects)
+			e.AccountNum = int64(900000 + g.prospects)
 		}
 		for i := 0; i < n; i++ {
 			if freeOnly {
@@ -421,15 +463,15 @@ func (g *generator) attachCompany(e *engagement, call bool) {
 	if e.CustomerID != "" {
 		e.profile = c.Profile
 	}
-	e.MatchableBy, _ = matchRule(e.TruthEngagement, g.customers)
+	e.MatchableBy, _ = Match(e.TruthEngagement, g.customers)
 }
 
 // placeByProfile moves an engagement of a profiled customer in time
-// (Options.Profiles): an at-risk customer's engagements before End − 30
+// (Params.Profiles): an at-risk customer's engagements before End − 30
 // days, a healthy customer's first four recorded calls one in each of the
 // four weeks before End. Other engagements keep their time and draw nothing,
 // so a tenant without profiles is generated exactly as before.
-func (g *generator) placeByProfile(e *engagement, call bool) {
+func (g *generator) placeByProfile(e *Engagement, call bool) {
 	if e.profile == ProfileDefault {
 		return
 	}
@@ -437,17 +479,17 @@ func (g *generator) placeByProfile(e *engagement, call bool) {
 	switch e.profile {
 	case ProfileAtRisk:
 		cutoff := g.opts.End.Add(-atRiskQuiet).Unix()
-		if e.epoch > cutoff {
-			e.epoch = start
+		if e.Epoch > cutoff {
+			e.Epoch = start
 			if cutoff > start {
-				e.epoch = start + g.r.Int64N(cutoff-start+1)
+				e.Epoch = start + g.r.Int64N(cutoff-start+1)
 			}
 		}
 	case ProfileHealthy:
 		if !call {
 			return
 		}
-		var c *customerGen
+		var c *CustomerRecord
 		for _, x := range g.customers {
 			if x.ID == e.CustomerID {
 				c = x
@@ -458,17 +500,17 @@ func (g *generator) placeByProfile(e *engagement, call bool) {
 			hi := end - k*week
 			lo := max(start, hi-week+1)
 			if hi >= lo {
-				e.epoch = lo + g.r.Int64N(hi-lo+1)
+				e.Epoch = lo + g.r.Int64N(hi-lo+1)
 			}
 		}
 		c.calls++
 	}
-	e.StartedAt = time.Unix(e.epoch, 0).UTC()
+	e.StartedAt = time.Unix(e.Epoch, 0).UTC()
 }
 
-// matchRule applies the customer-matching rules in order and returns the
+// Match applies the customer-matching rules in order and returns the
 // first that matches and the customer it finds.
-func matchRule(e TruthEngagement, customers []*customerGen) (rule, customerID string) {
+func Match(e TruthEngagement, customers []*CustomerRecord) (rule, customerID string) {
 	if e.AccountID != "" {
 		for _, c := range customers {
 			if c.CRMAccountID == e.AccountID {
@@ -501,7 +543,7 @@ func matchRule(e TruthEngagement, customers []*customerGen) (rule, customerID st
 }
 
 // planTranscript draws the transcript skeleton of a call with a transcript.
-func (g *generator) planTranscript(e *engagement) {
+func (g *generator) planTranscript(e *Engagement) {
 	r := g.r
 	mean := g.opts.UtterancesPerCall
 	n := max(6, mean/2+r.IntN(mean+1))
@@ -556,7 +598,7 @@ func (g *generator) planTranscript(e *engagement) {
 	// Place each special on a free index of the right parity (even = rep).
 	perm := r.Perm(n)
 	used := make(map[int]bool, len(wants))
-	p := &callPlan{n: n}
+	p := &Plan{n: n}
 	for wi, w := range wants {
 		for _, idx := range perm {
 			if used[idx] || (w.side == repSide && idx%2 != 0) || (w.side == custSide && idx%2 != 1) {
@@ -587,7 +629,7 @@ func (g *generator) planTranscript(e *engagement) {
 	// Derive trackers and question counts from the special texts.
 	for i := range trackerDefs {
 		td := &trackerDefs[i]
-		pt := planTracker{def: td}
+		pt := PlanTracker{ID: td.ID, Name: td.Name, Type: td.Type}
 		for _, s := range p.specials {
 			best := -1
 			for _, kw := range td.Keywords {
@@ -596,38 +638,38 @@ func (g *generator) planTranscript(e *engagement) {
 				}
 			}
 			if best >= 0 {
-				pt.mentions = append(pt.mentions, mention{s.index, best})
+				pt.Mentions = append(pt.Mentions, Mention{s.index, best})
 			}
 		}
-		if len(pt.mentions) > 0 {
-			p.trackers = append(p.trackers, pt)
-			ids := make([]int, len(pt.mentions))
-			for k, m := range pt.mentions {
-				ids[k] = m.utterance
+		if len(pt.Mentions) > 0 {
+			p.Trackers = append(p.Trackers, pt)
+			ids := make([]int, len(pt.Mentions))
+			for k, m := range pt.Mentions {
+				ids[k] = m.Utterance
 			}
 			e.Trackers = append(e.Trackers, TruthTracker{ID: td.ID, Name: td.Name, Type: td.Type, Mentions: ids})
 		}
 	}
 	for i, s := range p.specials {
 		if s.index%2 == 1 && strings.HasSuffix(s.text, "?") {
-			p.questions++
+			p.Questions++
 			if s.engaging {
-				p.engaging++
+				p.Engaging++
 			}
 		} else {
 			p.specials[i].engaging = false
 		}
 	}
 
-	e.plan = p
+	e.Plan = p
 	e.TrueActionItems = items
 	e.Duration = math.Round(float64(n)*(8+6*r.Float64())*100) / 100
 	switch {
 	case len(items) > 0 && r.IntN(2) == 0:
-		e.apiItems, e.APIActionItems = apiItemsPresent, summaries
+		e.APIItems, e.APIActionItems = ItemsPresent, summaries
 	case r.IntN(2) == 0:
-		e.apiItems = apiItemsEmpty
+		e.APIItems = ItemsEmpty
 	default:
-		e.apiItems = apiItemsAbsent
+		e.APIItems = ItemsAbsent
 	}
 }
