@@ -241,7 +241,7 @@ func evalSentences(s string) []string {
 }
 
 // tenantSentences returns, normalised, every sentence the simulated tenant's
-// transcripts can contain, read from chorustest/text.go: each string literal
+// transcripts can contain, read from chorustest/tenantdata/text.go: each string literal
 // of the file, and each commitment template with {obj} replaced by each
 // object and meeting and {due} by "" and each due phrase dueHint can return
 // (its return expressions expanded: literals, concatenations, elements of the
@@ -249,7 +249,7 @@ func evalSentences(s string) []string {
 func tenantSentences(t testing.TB) map[string]bool {
 	t.Helper()
 	fset := gotoken.NewFileSet()
-	f, err := parser.ParseFile(fset, filepath.Join("..", "chorustest", "text.go"), nil, 0)
+	f, err := parser.ParseFile(fset, filepath.Join("..", "chorustest", "tenantdata", "text.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func tenantSentences(t testing.TB) map[string]bool {
 	}
 	objects := append(append([]string{}, slices["commitmentObjects"]...), slices["commitmentMeetings"]...)
 	if len(slices["commitmentObjects"]) == 0 || len(slices["commitmentMeetings"]) == 0 {
-		t.Fatal("chorustest/text.go: commitmentObjects or commitmentMeetings not found; update tenantSentences")
+		t.Fatal("chorustest/tenantdata/text.go: commitmentObjects or commitmentMeetings not found; update tenantSentences")
 	}
 	var expand func(ast.Expr) []string
 	expand = func(e ast.Expr) []string {
@@ -335,7 +335,7 @@ func tenantSentences(t testing.TB) map[string]bool {
 		}
 	}
 	if len(dues) < 2 {
-		t.Fatal("chorustest/text.go: dueHint not found; update tenantSentences")
+		t.Fatal("chorustest/tenantdata/text.go: dueHint not found; update tenantSentences")
 	}
 	out := map[string]bool{}
 	for _, l := range lits {
