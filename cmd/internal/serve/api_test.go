@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -304,6 +305,7 @@ func TestTranscript(t *testing.T) {
 func TestCustomer(t *testing.T) {
 	ts, _, _ := testServer(t, nil)
 	f := demoWarehouse(t)
+	var notActionable int64
 	for _, c := range f.tenant.Customers() {
 		var v CustomerView
 		getJSON(t, ts, "/api/chorus/customer/"+c.ID, http.StatusOK, &v)
@@ -371,22 +373,46 @@ func TestCustomer(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(mentions["n"]) || fmt.Sprint(len(v.TrackerTrends)) != fmt.Sprint(mentions["rows"]) {
 			t.Errorf("%s: tracker trends %d mentions in %d rows, want %v", c.ID, got, len(v.TrackerTrends), mentions)
 		}
-		tasks := f.sqlRows(t, fmt.Sprintf("SELECT task_id FROM chorus.customer_tasks WHERE customer_id = '%s' ORDER BY due_date, created_at, call_id, item_index", c.ID))
+		tasks, byStatus := wantActionable(t, f, c.ID)
 		if v.OpenTasksTotal != int64(len(tasks)) || len(v.OpenTasks) != min(len(tasks), customerTasks) {
 			t.Errorf("%s: %d of %d open tasks, want %d", c.ID, len(v.OpenTasks), v.OpenTasksTotal, len(tasks))
 		}
 		for i, tk := range v.OpenTasks {
-			if tk.ID != tasks[i]["task_id"] {
-				t.Errorf("%s: task %d is %s, want %v", c.ID, i, tk.ID, tasks[i]["task_id"])
+			if tk.ID != tasks[i]["task_id"] || tk.Status != tasks[i]["status"] {
+				t.Errorf("%s: task %d is %s %s, want %v", c.ID, i, tk.ID, tk.Status, tasks[i])
 				break
 			}
 		}
+		if !maps.Equal(v.TasksByStatus, byStatus) {
+			t.Errorf("%s: tasks by status %v, want %v", c.ID, v.TasksByStatus, byStatus)
+		}
+		notActionable += byStatus["followed_up"] + byStatus["stale"]
 	}
+	if notActionable == 0 {
+		t.Error("no customer has a followed-up or stale task: the test shows nothing about leaving them out")
+	}
+}
+
+// wantActionable lists a customer's open and overdue tasks, soonest due
+// first (filtered here, not in SQL), and counts all its tasks by status.
+func wantActionable(t *testing.T, f *demoFixture, customerID string) ([]map[string]any, map[string]int64) {
+	t.Helper()
+	var open []map[string]any
+	byStatus := map[string]int64{}
+	for _, r := range f.sqlRows(t, fmt.Sprintf("SELECT task_id, status, description FROM chorus.customer_tasks WHERE customer_id = '%s' ORDER BY due_date, created_at, call_id, item_index", customerID)) {
+		st := r["status"].(string)
+		byStatus[st]++
+		if st == "open" || st == "overdue" {
+			open = append(open, r)
+		}
+	}
+	return open, byStatus
 }
 
 func TestInsights(t *testing.T) {
 	ts, _, _ := testServer(t, nil)
 	f := demoWarehouse(t)
+	var momentum int64
 	for _, c := range f.tenant.Customers() {
 		var in Insights
 		getJSON(t, ts, "/api/chorus/insights/"+c.ID, http.StatusOK, &in)
@@ -438,7 +464,7 @@ JOIN chorus.customer_calls c ON c.call_id = s.call_id WHERE c.customer_id = '%s'
 				t.Errorf("%s: %s is missing from trending", c.ID, name)
 			}
 		}
-		tasks := f.sqlRows(t, fmt.Sprintf("SELECT task_id, status FROM chorus.customer_tasks WHERE customer_id = '%s' ORDER BY due_date, created_at, call_id, item_index", c.ID))
+		tasks, _ := wantActionable(t, f, c.ID)
 		if in.PendingTotal != int64(len(tasks)) || len(in.PendingActionItems) != min(len(tasks), insightsPending) {
 			t.Errorf("%s: %d of %d pending, want %d", c.ID, len(in.PendingActionItems), in.PendingTotal, len(tasks))
 		}
@@ -448,7 +474,45 @@ JOIN chorus.customer_calls c ON c.call_id = s.call_id WHERE c.customer_id = '%s'
 				break
 			}
 		}
+		momentum += checkMomentum(t, f, c.ID, in.Momentum)
 	}
+	if momentum == 0 {
+		t.Error("no customer has a week with momentum points")
+	}
+}
+
+// checkMomentum compares the insights' momentum weeks with the model read
+// here, and checks that they end at the as-of week; it returns the points
+// seen.
+func checkMomentum(t *testing.T, f *demoFixture, customerID string, got []MomentumWeek) int64 {
+	t.Helper()
+	rows := f.sqlRows(t, fmt.Sprintf(`SELECT strftime(week_start, '%%Y-%%m-%%d') AS w, momentum_points, momentum_4w, momentum_trend,
+  COALESCE(deal_stage, '') AS stage, deal_stage_changes, calls, emails, next_step_calls, pricing_calls, objection_calls
+FROM chorus.customer_momentum WHERE customer_id = '%s' ORDER BY week_start`, customerID))
+	if len(rows) > 12 {
+		rows = rows[len(rows)-12:]
+	}
+	if len(got) != len(rows) {
+		t.Errorf("%s: %d momentum weeks, want %d", customerID, len(got), len(rows))
+		return 0
+	}
+	var points int64
+	for i, r := range rows {
+		w := got[i]
+		have := fmt.Sprint(w.WeekStart, w.Points, w.Score, w.Trend, w.DealStage, w.StageChanges, w.Calls, w.Emails, w.NextStepCalls, w.PricingCalls, w.ObjectionCalls)
+		want := fmt.Sprint(r["w"], r["momentum_points"], r["momentum_4w"], r["momentum_trend"], r["stage"], r["deal_stage_changes"], r["calls"],
+			r["emails"], r["next_step_calls"], r["pricing_calls"], r["objection_calls"])
+		if have != want {
+			t.Errorf("%s: momentum week %d is %s, want %s", customerID, i, have, want)
+		}
+		points += max(w.Points, -w.Points)
+	}
+	// Monday of the as-of week (the model's weeks run to it).
+	asOfWeek := demoNow.AddDate(0, 0, -(int(demoNow.Weekday())+6)%7).Format(time.DateOnly)
+	if len(got) > 0 && got[len(got)-1].WeekStart != asOfWeek {
+		t.Errorf("%s: the last momentum week is %s, want the as-of week %s", customerID, got[len(got)-1].WeekStart, asOfWeek)
+	}
+	return points
 }
 
 func TestCustomersList(t *testing.T) {

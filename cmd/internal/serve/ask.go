@@ -148,7 +148,7 @@ func (s *store) ask(ctx context.Context, question string) (*AskAnswer, error) {
 			a.Answer += fmt.Sprintf(" (the newest %d here; page on with /api/chorus/meetings?customer=%s&page=2)", len(a.Calls.Meetings), c.ID)
 		}
 	case intentActionItems:
-		if a.ActionItems, a.ActionItemsTotal, err = s.tasks(ctx, "customer_id", c.ID, insightsPending); err != nil {
+		if a.ActionItems, a.ActionItemsTotal, err = s.tasks(ctx, "customer_id", c.ID, true, insightsPending); err != nil {
 			return nil, err
 		}
 		overdue := 0

@@ -39,6 +39,7 @@ var categoryColors = []string{"#1565c0", "#c62828", "#6a1b9a", "#2e7d32", "#ef6c
 type svgChart struct {
 	b     strings.Builder
 	n     int
+	yMin  float64 // 0 unless a chart has negative values
 	yMax  float64
 	label string
 }
@@ -64,7 +65,7 @@ func (c *svgChart) x(i int) float64 {
 
 func (c *svgChart) y(v float64) float64 {
 	plot := float64(chartH - padTop - padBottom)
-	return padTop + plot*(1-v/c.yMax)
+	return padTop + plot*(1-(v-c.yMin)/(c.yMax-c.yMin))
 }
 
 // axes draws horizontal grid lines with their values and the x labels
@@ -120,17 +121,84 @@ func healthChart(weeks []HealthWeek) template.HTML {
 		labels[i] = shortWeek(w.WeekStart)
 	}
 	c.axes([]float64{0, 25, 50, 75, 100}, labels)
-	var pts []string
+	pts := make([]weekPoint, len(weeks))
 	for i, w := range weeks {
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", c.x(i), c.y(float64(w.Score))))
+		pts[i] = weekPoint{week: w.WeekStart, value: w.Score, kind: w.Band, color: bandColor(w.Band)}
 	}
-	fmt.Fprintf(&c.b, `<polyline points="%s" fill="none" stroke="#37474f" stroke-width="2"/>`, strings.Join(pts, " "))
-	for i, w := range weeks {
-		fmt.Fprintf(&c.b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s"><title>week of %s: %d (%s)</title></circle>`,
-			c.x(i), c.y(float64(w.Score)), bandColor(w.Band), template.HTMLEscapeString(w.WeekStart), w.Score, template.HTMLEscapeString(w.Band))
-	}
+	c.weekLine(pts)
 	c.legend([]string{"green", "amber", "red"}, []string{bandColor("green"), bandColor("amber"), bandColor("red")})
 	return c.html()
+}
+
+// weekPoint is a week's value on a line chart, its point coloured by
+// kind (a health band, a momentum trend).
+type weekPoint struct {
+	week        string
+	value       int64
+	kind, color string
+}
+
+// weekLine draws a line through the weeks' values, with a point each
+// whose tooltip names the week, the value and its kind.
+func (c *svgChart) weekLine(pts []weekPoint) {
+	xy := make([]string, len(pts))
+	for i, p := range pts {
+		xy[i] = fmt.Sprintf("%.1f,%.1f", c.x(i), c.y(float64(p.value)))
+	}
+	fmt.Fprintf(&c.b, `<polyline points="%s" fill="none" stroke="#37474f" stroke-width="2"/>`, strings.Join(xy, " "))
+	for i, p := range pts {
+		fmt.Fprintf(&c.b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s"><title>week of %s: %d (%s)</title></circle>`,
+			c.x(i), c.y(float64(p.value)), p.color, template.HTMLEscapeString(p.week), p.value, template.HTMLEscapeString(p.kind))
+	}
+}
+
+// momentumChart draws the weekly momentum score (momentum_4w) as a line,
+// each week's point coloured by its trend; the score may be negative, so
+// the scale runs from the lowest value (or 0) to the highest.
+func momentumChart(weeks []MomentumWeek) template.HTML {
+	if len(weeks) == 0 {
+		return ""
+	}
+	lo, hi := 0.0, 0.0
+	labels := make([]string, len(weeks))
+	for i, w := range weeks {
+		lo, hi = min(lo, float64(w.Score)), max(hi, float64(w.Score))
+		labels[i] = shortWeek(w.WeekStart)
+	}
+	top := niceMax(hi)
+	bottom := 0.0
+	if lo < 0 {
+		bottom = -niceMax(-lo)
+	}
+	c := newChart("Weekly momentum score", len(weeks), top)
+	c.yMin = bottom
+	step := (top - bottom) / 4
+	c.axes([]float64{bottom, bottom + step, bottom + 2*step, bottom + 3*step, top}, labels)
+	pts := make([]weekPoint, len(weeks))
+	for i, w := range weeks {
+		pts[i] = weekPoint{week: w.WeekStart, value: w.Score, kind: w.Trend, color: trendColor(w.Trend)}
+	}
+	c.weekLine(pts)
+	trends := []string{"rising", "steady", "falling", "stalled"}
+	colors := make([]string, len(trends))
+	for i, t := range trends {
+		colors[i] = trendColor(t)
+	}
+	c.legend(trends, colors)
+	return c.html()
+}
+
+// trendColor is a momentum trend's colour.
+func trendColor(trend string) string {
+	switch trend {
+	case "rising":
+		return bandColor("green")
+	case "falling":
+		return bandColor("red")
+	case "stalled":
+		return bandColor("amber")
+	}
+	return "#546e7a"
 }
 
 // trendsChart draws weekly mentions per signal category, a line each.

@@ -156,7 +156,12 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	// Independent SQL for what the models computed.
 	score := fmt.Sprint(f.sqlRows(t, fmt.Sprintf("SELECT health_score FROM chorus.customer_health WHERE customer_id = '%s'", cust.ID))[0]["health_score"])
-	pending := f.sqlRows(t, fmt.Sprintf("SELECT description FROM chorus.customer_tasks WHERE customer_id = '%s' ORDER BY due_date, created_at LIMIT 1", cust.ID))[0]["description"].(string)
+	pending := f.sqlRows(t, fmt.Sprintf(`SELECT description FROM chorus.customer_tasks WHERE customer_id = '%s' AND status IN ('open', 'overdue')
+ORDER BY due_date, created_at LIMIT 1`, cust.ID))[0]["description"].(string)
+	done := f.sqlRows(t, fmt.Sprintf(`SELECT COUNT(*) FILTER (WHERE status = 'followed_up') AS followed, COUNT(*) FILTER (WHERE status = 'stale') AS stale
+FROM chorus.customer_tasks WHERE customer_id = '%s'`, cust.ID))[0]
+	latest := f.sqlRows(t, fmt.Sprintf(`SELECT momentum_4w, momentum_trend FROM chorus.customer_momentum WHERE customer_id = '%s'
+ORDER BY week_start DESC LIMIT 1`, cust.ID))[0]
 	word := strings.ToLower(strings.Fields(said.Text)[0])
 
 	pages := []struct {
@@ -174,8 +179,10 @@ func TestPagesInChromium(t *testing.T) {
 			[]string{`class="utt [a-z]+ hidden"`, `\d+ of \d+ lines`}},
 		{"customers", "/customers", []string{textIn(cust.Name)}, nil},
 		{"customer", "/customers/" + cust.ID, []string{textIn(cust.Name), "Weekly health", "Tracker trends", "<svg"},
-			[]string{`id="health-score"[^>]*>` + score + `<`}},
-		{"insights", "/insights/" + cust.ID, []string{textIn(cust.Name), "Trending topics", textIn(pending)}, nil},
+			[]string{`id="health-score"[^>]*>` + score + `<`, fmt.Sprintf(`Not shown: %v followed up, %v stale`, done["followed"], done["stale"])}},
+		{"insights", "/insights/" + cust.ID, []string{textIn(cust.Name), "Trending topics", textIn(pending), "Weekly momentum score"},
+			[]string{fmt.Sprintf(`id="momentum-score"[^>]*>%v<`, latest["momentum_4w"]), fmt.Sprintf(`id="momentum-trend"[^>]*>%v<`, latest["momentum_trend"]),
+				`<svg[^>]*aria-label="Weekly momentum score"`}},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {

@@ -163,8 +163,11 @@ type CustomerView struct {
 	TrackerTrends  []TrendPoint `json:"tracker_trends"`
 	Calls          []Meeting    `json:"calls"` // the newest
 	CallsTotal     int64        `json:"calls_total"`
-	OpenTasks      []Task       `json:"open_tasks"` // soonest due first
+	OpenTasks      []Task       `json:"open_tasks"` // actionable (open, overdue), soonest due first
 	OpenTasksTotal int64        `json:"open_tasks_total"`
+	// TasksByStatus counts all the customer's tasks by status (open,
+	// overdue, followed_up, stale), the ones not to act on included.
+	TasksByStatus map[string]int64 `json:"tasks_by_status"`
 }
 
 // Limits of the customer view.
@@ -208,8 +211,17 @@ ORDER BY h.week_start DESC LIMIT %d`, q.table("customer_health_weekly"), q.str(i
 		return nil, err
 	}
 	v.Calls, v.CallsTotal = page.Meetings, page.Total
-	if v.OpenTasks, v.OpenTasksTotal, err = s.tasks(ctx, "customer_id", id, customerTasks); err != nil {
+	if v.OpenTasks, v.OpenTasksTotal, err = s.tasks(ctx, "customer_id", id, true, customerTasks); err != nil {
 		return nil, err
+	}
+	byStatus, err := s.query(ctx, "tasks by status", fmt.Sprintf("SELECT t.status, COUNT(*) AS n FROM %s AS t WHERE t.customer_id = %s GROUP BY t.status",
+		q.table("customer_tasks"), q.str(id)))
+	if err != nil {
+		return nil, err
+	}
+	v.TasksByStatus = map[string]int64{}
+	for _, r := range byStatus {
+		v.TasksByStatus[r.str("status")] = r.int("n")
 	}
 	return v, nil
 }
@@ -260,14 +272,53 @@ type Insights struct {
 	PeriodEnd          time.Time  `json:"period_end"`
 	TrendDays          int        `json:"trend_days"`
 	Trending           []Trending `json:"trending"`
-	PendingActionItems []Task     `json:"pending_action_items"`
+	PendingActionItems []Task     `json:"pending_action_items"` // open or overdue, soonest due first
 	PendingTotal       int64      `json:"pending_total"`
+	// Momentum is the customer's last momentumWeeks weeks of
+	// customer_momentum, oldest first, to the week of the last transform.
+	Momentum []MomentumWeek `json:"momentum"`
+}
+
+// MomentumWeek is one week of deal and relationship momentum (model
+// customer_momentum; README.md, "Momentum").
+type MomentumWeek struct {
+	WeekStart string `json:"week_start"`
+	// Points is the week's momentum points; Score the sum over the week
+	// and the 3 before, Previous the 4 weeks before those; Trend is
+	// rising, falling, steady or stalled.
+	Points   int64  `json:"points"`
+	Score    int64  `json:"score"`
+	Previous int64  `json:"previous_score"`
+	Trend    string `json:"trend"`
+	// The deal as of the week's end and its stage moves in the week.
+	OpportunityID    string `json:"opportunity_id,omitempty"`
+	OpportunityName  string `json:"opportunity_name,omitempty"`
+	DealStage        string `json:"deal_stage,omitempty"`
+	NewOpportunities int64  `json:"new_opportunities"`
+	StageChanges     int64  `json:"deal_stage_changes"`
+	StageAdvances    int64  `json:"deal_stage_advances"`
+	StageSetbacks    int64  `json:"deal_stage_setbacks"`
+	// What the week's calls and touchpoints held.
+	Calls             int64 `json:"calls"`
+	Emails            int64 `json:"emails"`
+	OtherTouchpoints  int64 `json:"other_touchpoints"`
+	NextStepCalls     int64 `json:"next_step_calls"`
+	TasksCreated      int64 `json:"tasks_created"`
+	PricingCalls      int64 `json:"pricing_calls"`
+	PricingMentions   int64 `json:"pricing_mentions"`
+	ObjectionCalls    int64 `json:"objection_calls"`
+	ObjectionMentions int64 `json:"objection_mentions"`
+	// Qualification coverage (covered ÷ the framework's fields); null
+	// when no sales qualification is synced for the customer.
+	QualificationFramework string   `json:"qualification_framework,omitempty"`
+	QualificationCoverage  *float64 `json:"qualification_coverage"`
 }
 
 // Limits of the insights panel.
 const (
 	trendDays       = 28
 	insightsPending = 100
+	momentumWeeks   = 12
 )
 
 // insights answers the insights panel of a customer.
@@ -332,8 +383,39 @@ GROUP BY s.tracker_name, s.category`, q.table("int_call_signals"), q.table("cust
 			return a.Tracker < b.Tracker
 		})
 	}
-	if in.PendingActionItems, in.PendingTotal, err = s.tasks(ctx, "customer_id", id, insightsPending); err != nil {
+	if in.PendingActionItems, in.PendingTotal, err = s.tasks(ctx, "customer_id", id, true, insightsPending); err != nil {
+		return nil, err
+	}
+	if in.Momentum, err = s.momentum(ctx, id); err != nil {
 		return nil, err
 	}
 	return in, nil
+}
+
+// momentum answers a customer's last momentumWeeks weeks of momentum,
+// oldest first.
+func (s *store) momentum(ctx context.Context, id string) ([]MomentumWeek, error) {
+	q := s.q
+	rows, err := s.query(ctx, "momentum", fmt.Sprintf(`SELECT m.week_start, m.momentum_points, m.momentum_4w, m.momentum_prev_4w, m.momentum_trend,
+  m.opportunity_id, m.opportunity_name, m.deal_stage, m.new_opportunities, m.deal_stage_changes, m.deal_stage_advances,
+  m.deal_stage_setbacks, m.calls, m.emails, m.other_touchpoints, m.next_step_calls, m.tasks_created, m.pricing_calls,
+  m.pricing_mentions, m.objection_calls, m.objection_mentions, m.qualification_framework, m.qualification_coverage
+FROM %s AS m WHERE m.customer_id = %s
+ORDER BY m.week_start DESC LIMIT %d`, q.table("customer_momentum"), q.str(id), momentumWeeks))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MomentumWeek, 0, len(rows))
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
+		out = append(out, MomentumWeek{WeekStart: r.date("week_start"), Points: r.int("momentum_points"), Score: r.int("momentum_4w"),
+			Previous: r.int("momentum_prev_4w"), Trend: r.str("momentum_trend"), OpportunityID: r.str("opportunity_id"),
+			OpportunityName: r.str("opportunity_name"), DealStage: r.str("deal_stage"), NewOpportunities: r.int("new_opportunities"),
+			StageChanges: r.int("deal_stage_changes"), StageAdvances: r.int("deal_stage_advances"), StageSetbacks: r.int("deal_stage_setbacks"),
+			Calls: r.int("calls"), Emails: r.int("emails"), OtherTouchpoints: r.int("other_touchpoints"), NextStepCalls: r.int("next_step_calls"),
+			TasksCreated: r.int("tasks_created"), PricingCalls: r.int("pricing_calls"), PricingMentions: r.int("pricing_mentions"),
+			ObjectionCalls: r.int("objection_calls"), ObjectionMentions: r.int("objection_mentions"),
+			QualificationFramework: r.str("qualification_framework"), QualificationCoverage: r.optFloat("qualification_coverage")})
+	}
+	return out, nil
 }

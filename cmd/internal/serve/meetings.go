@@ -243,7 +243,7 @@ ORDER BY p.is_rep DESC, p.name, p.email`, q.table("int_call_participants"), q.st
 		d.Participants = append(d.Participants, Participant{Name: p.str("name"), Email: p.str("email"),
 			Type: p.str("participant_type"), IsRep: p.bool("is_rep"), IsExternal: p.bool("is_external")})
 	}
-	if d.Tasks, _, err = s.tasks(ctx, "call_id", id, 0); err != nil {
+	if d.Tasks, _, err = s.tasks(ctx, "call_id", id, false, 0); err != nil {
 		return nil, err
 	}
 	signals, err := s.query(ctx, "signals", fmt.Sprintf(`SELECT s.tracker_name, s.category, s.mentions
@@ -280,14 +280,23 @@ type Task struct {
 	Link           string   `json:"link,omitempty"` // the moment in the recording
 }
 
+// actionableTasks is the condition on customer_tasks (as t) of the tasks
+// still to act on: open or overdue (not followed up, not stale).
+const actionableTasks = "t.status IN ('open', 'overdue')"
+
 // tasks lists the tasks whose column col (call_id or customer_id) equals
-// value, soonest due first; limit 0 means all. total counts them all.
-func (s *store) tasks(ctx context.Context, col, value string, limit int) ([]Task, int64, error) {
+// value, soonest due first; only the actionable ones when actionable;
+// limit 0 means all. total counts them all.
+func (s *store) tasks(ctx context.Context, col, value string, actionable bool, limit int) ([]Task, int64, error) {
 	q := s.q
+	where := fmt.Sprintf("t.%s = %s", col, q.str(value))
+	if actionable {
+		where += " AND " + actionableTasks
+	}
 	sql := fmt.Sprintf(`SELECT t.task_id, t.call_id, t.call_title, t.customer_id, t.customer_name, t.description, t.source,
   t.owner_hint, t.assignee_name, t.assignee_email, t.due_date, t.due_hint, t.status, t.created_at,
   t.utterance_index, t.utterance_start_seconds, t.call_link, t.item_index
-FROM %s AS t WHERE t.%s = %s`, q.table("customer_tasks"), col, q.str(value))
+FROM %s AS t WHERE %s`, q.table("customer_tasks"), where)
 	if limit > 0 {
 		sql += "\nORDER BY t.due_date IS NULL, t.due_date, t.created_at, t.call_id, t.item_index LIMIT " + q.integer(limit)
 	}
@@ -297,7 +306,7 @@ FROM %s AS t WHERE t.%s = %s`, q.table("customer_tasks"), col, q.str(value))
 	}
 	total := int64(len(rows))
 	if limit > 0 && len(rows) == limit {
-		n, err := s.query(ctx, "tasks count", fmt.Sprintf("SELECT COUNT(*) AS n FROM %s AS t WHERE t.%s = %s", q.table("customer_tasks"), col, q.str(value)))
+		n, err := s.query(ctx, "tasks count", fmt.Sprintf("SELECT COUNT(*) AS n FROM %s AS t WHERE %s", q.table("customer_tasks"), where))
 		if err != nil {
 			return nil, 0, err
 		}

@@ -58,10 +58,17 @@ var pageFuncs = template.FuncMap{
 		w := int(4 * max(f, -f))
 		return min(w, 200)
 	},
-	"healthChart": healthChart,
-	"trendsChart": trendsChart,
-	"bandColor":   bandColor,
-	"add":         func(a, b int) int { return a + b },
+	"healthChart":   healthChart,
+	"trendsChart":   trendsChart,
+	"momentumChart": momentumChart,
+	"lastWeek": func(weeks []MomentumWeek) *MomentumWeek {
+		if len(weeks) == 0 {
+			return nil
+		}
+		return &weeks[len(weeks)-1]
+	},
+	"bandColor": bandColor,
+	"add":       func(a, b int) int { return a + b },
 }
 
 func newPages() (*pages, error) {
