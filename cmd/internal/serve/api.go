@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 )
 
 // errorBody is every error answer of the API.
@@ -36,11 +38,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error
 }
 
 func (s *Server) errorStatus(r *http.Request, err error) (int, string) {
-	var bad *badRequest
+	var bad *answers.BadRequest
 	switch {
 	case errors.As(err, &bad):
-		return http.StatusBadRequest, bad.msg
-	case errors.Is(err, errNotFound):
+		return http.StatusBadRequest, bad.Msg
+	case errors.Is(err, answers.ErrNotFound):
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Error("warehouse query timed out", "path", r.URL.Path, "err", err)
@@ -57,10 +59,10 @@ func (s *Server) withTimeout(r *http.Request) (context.Context, context.CancelFu
 }
 
 // writeEntry writes a kept answer's JSON.
-func writeEntry(w http.ResponseWriter, e *cacheEntry) {
+func writeEntry(w http.ResponseWriter, e *answers.Entry) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(e.json)
+	_, _ = w.Write(e.JSON)
 }
 
 // GET /api/chorus/meetings
@@ -77,7 +79,7 @@ func (s *Server) apiMeetings(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.withTimeout(r)
 	defer cancel()
-	e, err := s.store.meetingsCached(ctx, f)
+	e, err := s.store.Meetings(ctx, f)
 	if err != nil {
 		s.answer(w, r, nil, err)
 		return
@@ -100,7 +102,7 @@ func (s *Server) byID(wildcard, kind string) http.HandlerFunc {
 		}
 		ctx, cancel := s.withTimeout(r)
 		defer cancel()
-		e, err := s.store.byID(ctx, kind, id)
+		e, err := s.store.ByID(ctx, kind, id)
 		if err != nil {
 			s.answer(w, r, nil, err)
 			return
@@ -117,6 +119,6 @@ func (s *Server) apiCustomers(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.withTimeout(r)
 	defer cancel()
-	list, err := s.store.customersCached(ctx)
+	list, err := s.store.Customers(ctx)
 	s.answer(w, r, map[string]any{"customers": list}, err)
 }

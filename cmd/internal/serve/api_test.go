@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 )
 
@@ -28,7 +29,7 @@ func truthCallsNewestFirst(f *demoFixture) []chorustest.TruthEngagement {
 	return calls
 }
 
-func ids(ms []Meeting) []string {
+func ids(ms []answers.Meeting) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = m.ID
@@ -48,7 +49,7 @@ func TestMeetingsPaging(t *testing.T) {
 	// Page numbers.
 	var got []string
 	for page := 1; ; page++ {
-		var p MeetingPage
+		var p answers.MeetingPage
 		getJSON(t, ts, fmt.Sprintf("/api/chorus/meetings?page=%d&page_size=40", page), http.StatusOK, &p)
 		if p.Total != int64(len(truth)) || p.Page != page || p.PageSize != 40 {
 			t.Fatalf("page %d: total %d page %d size %d, want total %d", page, p.Total, p.Page, p.PageSize, len(truth))
@@ -70,11 +71,11 @@ func TestMeetingsPaging(t *testing.T) {
 	got = nil
 	path := "/api/chorus/meetings?page_size=33"
 	for n := 0; ; n++ {
-		var p MeetingPage
+		var p answers.MeetingPage
 		getJSON(t, ts, path, http.StatusOK, &p)
 		got = append(got, ids(p.Meetings)...)
 		if n == 1 {
-			var numbered MeetingPage
+			var numbered answers.MeetingPage
 			getJSON(t, ts, "/api/chorus/meetings?page_size=33&page=2", http.StatusOK, &numbered)
 			if !slices.Equal(ids(numbered.Meetings), ids(p.Meetings)) {
 				t.Errorf("the second cursor page differs from page 2")
@@ -90,7 +91,7 @@ func TestMeetingsPaging(t *testing.T) {
 	}
 
 	// Past the end: an empty page, not an error.
-	var p MeetingPage
+	var p answers.MeetingPage
 	getJSON(t, ts, "/api/chorus/meetings?page=1000", http.StatusOK, &p)
 	if len(p.Meetings) != 0 || p.NextPage != 0 || p.Total != int64(len(truth)) {
 		t.Errorf("page 1000: %+v", p)
@@ -168,7 +169,7 @@ func TestMeetingsFilters(t *testing.T) {
 				}
 			}
 			tc.query.Set("page_size", "200")
-			var p MeetingPage
+			var p answers.MeetingPage
 			getJSON(t, ts, "/api/chorus/meetings?"+tc.query.Encode(), http.StatusOK, &p)
 			if got := ids(p.Meetings); !slices.Equal(got, want) {
 				t.Errorf("%v: %d calls %v, want %d %v", tc.query, len(got), got, len(want), want)
@@ -204,7 +205,7 @@ func TestMeeting(t *testing.T) {
 	ts, _, _ := testServer(t, nil)
 	f := demoWarehouse(t)
 	c := callWithEverything(t, f)
-	var m MeetingDetail
+	var m answers.MeetingDetail
 	getJSON(t, ts, "/api/chorus/meetings/"+c.ID, http.StatusOK, &m)
 	if m.ID != c.ID || m.Title != c.Subject || !m.StartedAt.Equal(c.StartedAt.UTC().Truncate(time.Second)) && !m.StartedAt.Equal(c.StartedAt) {
 		t.Errorf("meeting %s %q %v, want %q %v", m.ID, m.Title, m.StartedAt, c.Subject, c.StartedAt)
@@ -263,7 +264,7 @@ func TestTranscript(t *testing.T) {
 	f := demoWarehouse(t)
 	c := callWithEverything(t, f)
 	want := f.tenant.Utterances(c.ID)
-	var tr Transcript
+	var tr answers.Transcript
 	getJSON(t, ts, "/api/chorus/meetings/"+c.ID+"/transcript", http.StatusOK, &tr)
 	if tr.CallID != c.ID || tr.Title != c.Subject || tr.CustomerID != c.CustomerID || tr.TranscriptStatus != "complete" {
 		t.Errorf("transcript header %+v", tr)
@@ -292,7 +293,7 @@ func TestTranscript(t *testing.T) {
 		if !e.NoShow {
 			continue
 		}
-		var nt Transcript
+		var nt answers.Transcript
 		getJSON(t, ts, "/api/chorus/meetings/"+e.ID+"/transcript", http.StatusOK, &nt)
 		status := f.sqlRows(t, "SELECT transcript_status FROM chorus.customer_calls WHERE call_id = '"+e.ID+"'")[0]["transcript_status"]
 		if len(nt.Utterances) != 0 || nt.TranscriptStatus != fmt.Sprint(status) {
@@ -307,7 +308,7 @@ func TestCustomer(t *testing.T) {
 	f := demoWarehouse(t)
 	var notActionable int64
 	for _, c := range f.tenant.Customers() {
-		var v CustomerView
+		var v answers.CustomerView
 		getJSON(t, ts, "/api/chorus/customer/"+c.ID, http.StatusOK, &v)
 		if v.Customer.ID != c.ID || v.Customer.Name != c.Name || !slices.Equal(v.Customer.Domains, c.Domains) || v.Customer.CSMEmail != c.CSMEmail {
 			t.Errorf("%s: customer %+v, want %+v", c.ID, v.Customer, c)
@@ -339,7 +340,7 @@ func TestCustomer(t *testing.T) {
 		for col, val := range h {
 			if strings.HasPrefix(col, "penalty_") || strings.HasPrefix(col, "bonus") {
 				cols++
-				x, _ := toFloat(val)
+				x := num(t, val)
 				if strings.HasPrefix(col, "penalty_") {
 					x = -x
 				}
@@ -374,7 +375,7 @@ func TestCustomer(t *testing.T) {
 			t.Errorf("%s: tracker trends %d mentions in %d rows, want %v", c.ID, got, len(v.TrackerTrends), mentions)
 		}
 		tasks, byStatus := wantActionable(t, f, c.ID)
-		if v.OpenTasksTotal != int64(len(tasks)) || len(v.OpenTasks) != min(len(tasks), customerTasks) {
+		if v.OpenTasksTotal != int64(len(tasks)) || len(v.OpenTasks) != min(len(tasks), answers.MaxOpenTasks) {
 			t.Errorf("%s: %d of %d open tasks, want %d", c.ID, len(v.OpenTasks), v.OpenTasksTotal, len(tasks))
 		}
 		for i, tk := range v.OpenTasks {
@@ -414,7 +415,7 @@ func TestInsights(t *testing.T) {
 	f := demoWarehouse(t)
 	var momentum int64
 	for _, c := range f.tenant.Customers() {
-		var in Insights
+		var in answers.Insights
 		getJSON(t, ts, "/api/chorus/insights/"+c.ID, http.StatusOK, &in)
 		if in.Customer.ID != c.ID || in.Customer.Name != c.Name {
 			t.Errorf("%s: customer %+v", c.ID, in.Customer)
@@ -429,7 +430,7 @@ JOIN chorus.customer_calls c ON c.call_id = s.call_id WHERE c.customer_id = '%s'
 		mid, start := demoNow.AddDate(0, 0, -28), demoNow.AddDate(0, 0, -56)
 		for _, r := range rows {
 			at := r["started_at"].(time.Time)
-			n, _ := toFloat(r["mentions"])
+			n := num(t, r["mentions"])
 			switch {
 			case at.After(mid) && !at.After(demoNow):
 				recent[r["tracker_name"].(string)] += int64(n)
@@ -465,7 +466,7 @@ JOIN chorus.customer_calls c ON c.call_id = s.call_id WHERE c.customer_id = '%s'
 			}
 		}
 		tasks, _ := wantActionable(t, f, c.ID)
-		if in.PendingTotal != int64(len(tasks)) || len(in.PendingActionItems) != min(len(tasks), insightsPending) {
+		if in.PendingTotal != int64(len(tasks)) || len(in.PendingActionItems) != min(len(tasks), answers.MaxPendingItems) {
 			t.Errorf("%s: %d of %d pending, want %d", c.ID, len(in.PendingActionItems), in.PendingTotal, len(tasks))
 		}
 		for i, tk := range in.PendingActionItems {
@@ -484,13 +485,13 @@ JOIN chorus.customer_calls c ON c.call_id = s.call_id WHERE c.customer_id = '%s'
 // checkMomentum compares the insights' momentum weeks with the model read
 // here, and checks that they end at the as-of week; it returns the points
 // seen.
-func checkMomentum(t *testing.T, f *demoFixture, customerID string, got []MomentumWeek) int64 {
+func checkMomentum(t *testing.T, f *demoFixture, customerID string, got []answers.MomentumWeek) int64 {
 	t.Helper()
 	rows := f.sqlRows(t, fmt.Sprintf(`SELECT strftime(week_start, '%%Y-%%m-%%d') AS w, momentum_points, momentum_4w, momentum_trend,
   COALESCE(deal_stage, '') AS stage, deal_stage_changes, calls, emails, next_step_calls, pricing_calls, objection_calls
 FROM chorus.customer_momentum WHERE customer_id = '%s' ORDER BY week_start`, customerID))
-	if len(rows) > 12 {
-		rows = rows[len(rows)-12:]
+	if len(rows) > answers.MomentumWeeks {
+		rows = rows[len(rows)-answers.MomentumWeeks:]
 	}
 	if len(got) != len(rows) {
 		t.Errorf("%s: %d momentum weeks, want %d", customerID, len(got), len(rows))
@@ -518,7 +519,7 @@ FROM chorus.customer_momentum WHERE customer_id = '%s' ORDER BY week_start`, cus
 func TestCustomersList(t *testing.T) {
 	ts, _, _ := testServer(t, nil)
 	f := demoWarehouse(t)
-	var got struct{ Customers []CustomerSummary }
+	var got struct{ Customers []answers.CustomerSummary }
 	getJSON(t, ts, "/api/chorus/customers", http.StatusOK, &got)
 	want := f.tenant.Customers()
 	if len(got.Customers) != len(want) {
@@ -557,7 +558,7 @@ func TestBadInput(t *testing.T) {
 		{"GET", "/api/chorus/meetings?custmer=x", 400, []string{`unknown parameter "custmer"`, "customer"}},
 		{"GET", "/api/chorus/meetings?page=1&page=2", 400, []string{`"page"`, "2 times"}},
 		{"GET", "/api/chorus/meetings?cursor=garbage!", 400, []string{"cursor"}},
-		{"GET", "/api/chorus/meetings?cursor=" + Cursor{StartedAt: demoNow, ID: "X"}.String() + "&page=2", 400, []string{"either page or cursor"}},
+		{"GET", "/api/chorus/meetings?cursor=" + answers.Cursor{StartedAt: demoNow, ID: "X"}.String() + "&page=2", 400, []string{"either page or cursor"}},
 		{"GET", "/api/chorus/meetings?q=" + long, 400, []string{`"q"`, "at most"}},
 		{"GET", "/api/chorus/meetings?q=%00", 400, []string{`"q"`, "UTF-8"}},
 		{"GET", "/api/chorus/meetings?participant=%ff%fe", 400, []string{`"participant"`, "UTF-8"}},
@@ -578,5 +579,23 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.method+" "+c.path[:min(len(c.path), 60)], func(t *testing.T) {
 			wantError(t, ts, c.method, c.path, c.status, c.says...)
 		})
+	}
+}
+
+// TestHostileIDs sends ids that break naive quoting through the API: each
+// is a 404, and the table is still there (the quoting itself is tested in
+// package answers).
+func TestHostileIDs(t *testing.T) {
+	f := demoWarehouse(t)
+	ts, _, _ := testServer(t, nil)
+	for _, s := range []string{`'`, `''`, `\`, `\'`, `"`, "`", `'; DROP TABLE chorus.customers; --`, `" OR 1=1 --`, `') OR ('1'='1`, `%_*?`} {
+		var esc strings.Builder
+		for _, c := range []byte(s) {
+			fmt.Fprintf(&esc, "%%%02X", c)
+		}
+		wantError(t, ts, "GET", "/api/chorus/customer/"+esc.String(), 404)
+	}
+	if n := f.sqlRows(t, "SELECT COUNT(*) AS n FROM chorus.customers")[0]["n"]; fmt.Sprint(n) != fmt.Sprint(len(f.tenant.Customers())) {
+		t.Errorf("customers: %v rows", n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
@@ -71,7 +72,7 @@ func TestCacheFollowsTheWarehouse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var v CustomerView
+			var v answers.CustomerView
 			getJSON(t, ts, "/api/chorus/customer/"+cust.ID, 200, &v)
 		}()
 	}
@@ -83,7 +84,7 @@ func TestCacheFollowsTheWarehouse(t *testing.T) {
 	}
 	// Kept: no query.
 	before = w.n.Load()
-	var v CustomerView
+	var v answers.CustomerView
 	getJSON(t, ts, "/api/chorus/customer/"+cust.ID, 200, &v)
 	if n := w.n.Load() - before; n != 0 {
 		t.Errorf("a kept answer ran %d queries (the first load ran %d)", n, first)
@@ -144,37 +145,5 @@ func TestCacheFollowsTheWarehouse(t *testing.T) {
 	waitIdle(t, s.Queue())
 	if st := s.CacheStats(); st.Drops != drops+1 || st.Entries != 0 {
 		t.Errorf("after a sync: %+v", st)
-	}
-}
-
-func TestCacheEvicts(t *testing.T) {
-	f := demoWarehouse(t)
-	c := newCache(f.w, 40<<10, time.Minute)
-	ctx := context.Background()
-	load := func(n int) func(context.Context) (any, error) {
-		return func(context.Context) (any, error) { return strings.Repeat("x", n), nil }
-	}
-	for i := range 10 {
-		if _, err := c.get(ctx, string(rune('a'+i)), load(3000)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := c.Stats()
-	if st.Bytes > 40<<10 || st.Evictions == 0 || st.Entries >= 10 {
-		t.Errorf("%+v", st)
-	}
-	// The newest is kept, the oldest is not.
-	if _, ok := c.items["j"]; !ok {
-		t.Error("the newest answer was evicted")
-	}
-	if _, ok := c.items["a"]; ok {
-		t.Error("the oldest answer was kept")
-	}
-	// One answer may not take over the cache.
-	if _, err := c.get(ctx, "big", load(20<<10)); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := c.items["big"]; ok {
-		t.Error("an answer of half the cache was kept")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 )
 
 // Charts are inline SVG written here: no script, no library, nothing
@@ -111,7 +113,7 @@ func shortWeek(d string) string {
 
 // healthChart draws the weekly health score: a line over 0–100, each
 // week's point in the colour of its band.
-func healthChart(weeks []HealthWeek) template.HTML {
+func healthChart(weeks []answers.HealthWeek) template.HTML {
 	if len(weeks) == 0 {
 		return ""
 	}
@@ -155,7 +157,7 @@ func (c *svgChart) weekLine(pts []weekPoint) {
 // momentumChart draws the weekly momentum score (momentum_4w) as a line,
 // each week's point coloured by its trend; the score may be negative, so
 // the scale runs from the lowest value (or 0) to the highest.
-func momentumChart(weeks []MomentumWeek) template.HTML {
+func momentumChart(weeks []answers.MomentumWeek) template.HTML {
 	if len(weeks) == 0 {
 		return ""
 	}
@@ -202,7 +204,7 @@ func trendColor(trend string) string {
 }
 
 // trendsChart draws weekly mentions per signal category, a line each.
-func trendsChart(points []TrendPoint) template.HTML {
+func trendsChart(points []answers.TrendPoint) template.HTML {
 	if len(points) == 0 {
 		return ""
 	}

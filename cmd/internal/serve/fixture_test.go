@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -207,4 +208,25 @@ func wantError(t testing.TB, ts *httptest.Server, method, path string, status in
 			t.Errorf("%s %s: error %q does not say %q", method, path, e.Error, p)
 		}
 	}
+}
+
+// num reads a number the DuckDB driver answered (a SUM of integers is a
+// *big.Int, a DECIMAL has Float64).
+func num(t testing.TB, v any) float64 {
+	t.Helper()
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f
+	case interface{ Float64() float64 }:
+		return x.Float64()
+	}
+	t.Fatalf("not a number: %T %v", v, v)
+	return 0
 }

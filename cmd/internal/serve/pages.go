@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 	"github.com/chorus-elt/chorus-elt/transforms"
 )
 
@@ -61,7 +62,7 @@ var pageFuncs = template.FuncMap{
 	"healthChart":   healthChart,
 	"trendsChart":   trendsChart,
 	"momentumChart": momentumChart,
-	"lastWeek": func(weeks []MomentumWeek) *MomentumWeek {
+	"lastWeek": func(weeks []answers.MomentumWeek) *answers.MomentumWeek {
 		if len(weeks) == 0 {
 			return nil
 		}
@@ -119,10 +120,10 @@ func pageTitle(name string, d any) (title, nav string) {
 		return x.Meeting.Title, "library"
 	case customersData:
 		return "Customers", "customers"
-	case *CustomerView:
+	case *answers.CustomerView:
 		return x.Customer.Name, "customers"
-	case *Insights:
-		return "Insights · " + x.Customer.Name, "customers"
+	case *answers.Insights:
+		return "answers.Insights · " + x.Customer.Name, "customers"
 	case loginData:
 		return "Log in", ""
 	case errorData:
@@ -150,8 +151,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // libraryData is the call library page.
 type libraryData struct {
-	Page      *MeetingPage
-	Customers []CustomerSummary
+	Page      *answers.MeetingPage
+	Customers []answers.CustomerSummary
 	Filter    url.Values // as given, for the form and the paging links
 	Error     string
 }
@@ -177,41 +178,41 @@ func (l libraryData) PageURL(page int) string {
 func (s *Server) pageLibrary(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withTimeout(r)
 	defer cancel()
-	customers, err := s.store.customersCached(ctx)
+	customers, err := s.store.Customers(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := libraryData{Customers: customers, Filter: r.URL.Query(), Page: &MeetingPage{}}
+	d := libraryData{Customers: customers, Filter: r.URL.Query(), Page: &answers.MeetingPage{}}
 	f, err := s.libraryFilter(r)
 	if err != nil {
 		d.Error = err.Error()
 		s.pages.render(w, r, http.StatusBadRequest, "library", d)
 		return
 	}
-	e, err := s.store.meetingsCached(ctx, f)
+	e, err := s.store.Meetings(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d.Page = e.val.(*MeetingPage)
+	d.Page = e.Value.(*answers.MeetingPage)
 	s.pages.render(w, r, http.StatusOK, "library", d)
 }
 
 // libraryFilter reads the library page's form: the API's filters, with
 // empty form fields ignored.
-func (s *Server) libraryFilter(r *http.Request) (MeetingFilter, error) {
+func (s *Server) libraryFilter(r *http.Request) (answers.MeetingFilter, error) {
 	v, err := queryParams(r, "customer", "from", "to", "participant", "q", "page")
 	if err != nil {
-		return MeetingFilter{}, err
+		return answers.MeetingFilter{}, err
 	}
 	return meetingFilter(v)
 }
 
 // callData is the call page.
 type callData struct {
-	Meeting    *MeetingDetail
-	Transcript *Transcript
+	Meeting    *answers.MeetingDetail
+	Transcript *answers.Transcript
 }
 
 // GET /calls/{id}
@@ -223,27 +224,27 @@ func (s *Server) pageCall(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.withTimeout(r)
 	defer cancel()
-	m, err := s.store.byID(ctx, kindMeeting, id)
+	m, err := s.store.ByID(ctx, answers.KindMeeting, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	t, err := s.store.byID(ctx, kindTranscript, id)
+	t, err := s.store.ByID(ctx, answers.KindTranscript, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.pages.render(w, r, http.StatusOK, "call", callData{Meeting: m.val.(*MeetingDetail), Transcript: t.val.(*Transcript)})
+	s.pages.render(w, r, http.StatusOK, "call", callData{Meeting: m.Value.(*answers.MeetingDetail), Transcript: t.Value.(*answers.Transcript)})
 }
 
 // customersData is the customer list page.
-type customersData struct{ Customers []CustomerSummary }
+type customersData struct{ Customers []answers.CustomerSummary }
 
 // GET /customers
 func (s *Server) pageCustomers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withTimeout(r)
 	defer cancel()
-	list, err := s.store.customersCached(ctx)
+	list, err := s.store.Customers(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -261,12 +262,12 @@ func (s *Server) pageByID(name, kind string) http.HandlerFunc {
 		}
 		ctx, cancel := s.withTimeout(r)
 		defer cancel()
-		e, err := s.store.byID(ctx, kind, id)
+		e, err := s.store.ByID(ctx, kind, id)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.pages.render(w, r, http.StatusOK, name, e.val)
+		s.pages.render(w, r, http.StatusOK, name, e.Value)
 	}
 }
 

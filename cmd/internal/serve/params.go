@@ -1,30 +1,26 @@
 package serve
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 )
 
-// badRequest is request input the server cannot use; handlers answer 400
-// with its message.
-type badRequest struct{ msg string }
-
-func (e *badRequest) Error() string { return e.msg }
-
-func badf(format string, a ...any) error { return &badRequest{msg: fmt.Sprintf(format, a...)} }
+// badf is request input the server cannot use; handlers answer 400 with
+// its message.
+func badf(format string, a ...any) error { return answers.Badf(format, a...) }
 
 // Limits of request input.
 const (
-	maxTextParam    = 200 // characters of a filter or a question
-	maxIDParam      = 128 // characters of a call or customer id
-	defaultPageSize = 25
-	maxPageSize     = 200
-	maxPage         = 100000
+	maxTextParam = 200 // characters of a filter or a question
+	maxIDParam   = 128 // characters of a call or customer id
+	maxPageSize  = 200
+	maxPage      = 100000
 )
 
 // queryParams checks that a request's query string holds only the known
@@ -64,7 +60,7 @@ func contains(list []string, s string) bool {
 // at most maxTextParam characters.
 func textParam(v url.Values, name string) (string, error) {
 	s := strings.TrimSpace(v.Get(name))
-	if !validText(s) {
+	if !answers.ValidText(s) {
 		return "", badf("parameter %q is not valid UTF-8 text", name)
 	}
 	if n := len([]rune(s)); n > maxTextParam {
@@ -77,7 +73,7 @@ func textParam(v url.Values, name string) (string, error) {
 // characters.
 func pathID(r *http.Request, name string) (string, error) {
 	id := r.PathValue(name)
-	if id == "" || !validText(id) || len([]rune(id)) > maxIDParam {
+	if id == "" || !answers.ValidText(id) || len([]rune(id)) > maxIDParam {
 		return "", badf("%s %q is not a valid id", name, clipText(id, 40))
 	}
 	return id, nil
@@ -120,8 +116,8 @@ func intParam(v url.Values, name string, def, hi int) (int, error) {
 var meetingParams = []string{"customer", "from", "to", "participant", "q", "page", "page_size", "cursor"}
 
 // meetingFilter reads the library's filters and paging from a query.
-func meetingFilter(v url.Values) (MeetingFilter, error) {
-	var f MeetingFilter
+func meetingFilter(v url.Values) (answers.MeetingFilter, error) {
+	var f answers.MeetingFilter
 	var err error
 	if f.CustomerID, err = textParam(v, "customer"); err != nil {
 		return f, err
@@ -144,15 +140,15 @@ func meetingFilter(v url.Values) (MeetingFilter, error) {
 	if f.Page, err = intParam(v, "page", 1, maxPage); err != nil {
 		return f, err
 	}
-	if f.PageSize, err = intParam(v, "page_size", defaultPageSize, maxPageSize); err != nil {
+	if f.PageSize, err = intParam(v, "page_size", answers.DefaultPageSize, maxPageSize); err != nil {
 		return f, err
 	}
 	if c := v.Get("cursor"); c != "" {
 		if v.Get("page") != "" {
 			return f, badf("give either page or cursor, not both")
 		}
-		if f.After, err = ParseCursor(c); err != nil {
-			return f, &badRequest{msg: err.Error()}
+		if f.After, err = answers.ParseCursor(c); err != nil {
+			return f, answers.Badf("%s", err.Error())
 		}
 	}
 	return f, nil

@@ -1,6 +1,10 @@
 package serve
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
+)
 
 // routes maps the API, the webhook, the pages and the static files.
 func (s *Server) routes() http.Handler {
@@ -10,11 +14,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(path, s.requireToken(methodNotAllowed("GET")))
 	}
 	api("/api/chorus/meetings", http.HandlerFunc(s.apiMeetings))
-	api("/api/chorus/meetings/{id}", s.byID("id", kindMeeting))
-	api("/api/chorus/meetings/{id}/transcript", s.byID("id", kindTranscript))
+	api("/api/chorus/meetings/{id}", s.byID("id", answers.KindMeeting))
+	api("/api/chorus/meetings/{id}/transcript", s.byID("id", answers.KindTranscript))
 	api("/api/chorus/customers", http.HandlerFunc(s.apiCustomers))
-	api("/api/chorus/customer/{customerId}", s.byID("customerId", kindCustomer))
-	api("/api/chorus/insights/{customerId}", s.byID("customerId", kindInsights))
+	api("/api/chorus/customer/{customerId}", s.byID("customerId", answers.KindCustomer))
+	api("/api/chorus/insights/{customerId}", s.byID("customerId", answers.KindInsights))
 	api("/api/chorus/ask", http.HandlerFunc(s.apiAsk))
 	mux.HandleFunc("POST /api/chorus/webhook", s.webhook)
 	mux.Handle("/api/chorus/webhook", methodNotAllowed("POST"))
@@ -34,8 +38,8 @@ func (s *Server) routes() http.Handler {
 	page("GET /{$}", s.pageLibrary)
 	page("GET /calls/{id}", s.pageCall)
 	page("GET /customers", s.pageCustomers)
-	page("GET /customers/{id}", s.pageByID("customer", kindCustomer))
-	page("GET /insights/{id}", s.pageByID("insights", kindInsights))
+	page("GET /customers/{id}", s.pageByID("customer", answers.KindCustomer))
+	page("GET /insights/{id}", s.pageByID("insights", answers.KindInsights))
 	page("/", s.pageNotFound)
 	return mux
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/transforms"
 	"github.com/chorus-elt/chorus-elt/warehouse"
@@ -82,7 +83,7 @@ func Run(ctx context.Context, o RunOptions) error {
 }
 
 // newPipelineSyncer sets up the syncs of Run: the state where `chorus-elt
-// run` keeps it (the config's state_store, else OUT/state.json), and, for
+// run` keeps it (the config's state_store, else OUT/state.JSON), and, for
 // DuckDB, the connection Run reads through.
 func newPipelineSyncer(o RunOptions, w warehouse.Warehouse) *PipelineSyncer {
 	p := pipeline.Options{Config: o.Config, Warehouse: o.Warehouse, WarehouseOptions: o.WarehouseOptions, Out: o.Out,
@@ -91,9 +92,9 @@ func newPipelineSyncer(o RunOptions, w warehouse.Warehouse) *PipelineSyncer {
 		p.Out = pipeline.DefaultOutDir(o.Warehouse)
 	}
 	if o.Config.StateStore != "warehouse" {
-		p.StatePath = filepath.Join(p.Out, "state.json")
+		p.StatePath = filepath.Join(p.Out, "state.JSON")
 	}
-	if w.Dialect() == duckDB {
+	if w.Dialect() == answers.DuckDB {
 		p.Opened = w
 	}
 	return &PipelineSyncer{Run: p, Log: o.Logger}

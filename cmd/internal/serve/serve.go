@@ -3,8 +3,9 @@
 // customer health, a chat-style lookup, and the recording_done webhook that
 // hands new calls to a syncer.
 //
-// Everything reads the models that `chorus-elt transform` builds, in DuckDB
-// or BigQuery, through the small Warehouse interface below. The API and
+// The answers themselves (their SQL over the models that `chorus-elt
+// transform` builds, in DuckDB or BigQuery, and their cache) are package
+// answers; this package is their HTTP side. The API and
 // the pages need a bearer token; the webhook needs the shared secret
 // instead.
 package serve
@@ -20,15 +21,13 @@ import (
 	"net/http"
 	"runtime"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 )
 
-// Warehouse is what serve reads: the models, by SQL text.
-// warehouse.Warehouse satisfies it.
-type Warehouse interface {
-	Dialect() string     // duckdb | bigquery
-	ModelSchema() string // chorus | project.dataset
-	Query(ctx context.Context, sql string) ([]map[string]any, error)
-}
+// Warehouse is what serve reads: the models, by SQL text (the answers
+// package's).
+type Warehouse = answers.Warehouse
 
 // Options configure New.
 type Options struct {
@@ -86,7 +85,7 @@ const MinTokenLength = 16
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	store   *store
+	store   *answers.Store
 	tokens  [][32]byte // SHA-256 of each token
 	secret  [32]byte   // SHA-256 of the webhook secret
 	queue   *SyncQueue // nil without a Syncer
@@ -100,7 +99,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("serve: no warehouse")
 	}
 	switch opts.Warehouse.Dialect() {
-	case duckDB, bigQuery:
+	case answers.DuckDB, answers.BigQuery:
 	default:
 		return nil, fmt.Errorf("serve: unknown warehouse dialect %q", opts.Warehouse.Dialect())
 	}
@@ -121,16 +120,16 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxQueries <= 0 {
 		opts.MaxQueries = 32
-		if opts.Warehouse.Dialect() == duckDB {
+		if opts.Warehouse.Dialect() == answers.DuckDB {
 			opts.MaxQueries = 2 * runtime.GOMAXPROCS(0)
 		}
 	}
-	s := &Server{opts: opts, log: opts.Logger,
-		store: &store{w: opts.Warehouse, q: sqlText{dialect: opts.Warehouse.Dialect(), models: opts.Warehouse.ModelSchema()},
-			slots: make(chan struct{}, opts.MaxQueries)}}
-	if opts.CacheBytes > 0 {
-		s.store.cache = newCache(opts.Warehouse, opts.CacheBytes, opts.CacheCheckEvery)
+	st, err := answers.New(opts.Warehouse, answers.Options{CacheBytes: opts.CacheBytes, CacheCheckEvery: opts.CacheCheckEvery,
+		MaxQueries: opts.MaxQueries})
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
+	s := &Server{opts: opts, log: opts.Logger, store: st}
 	for i, t := range opts.Tokens {
 		if len(t) < MinTokenLength {
 			return nil, fmt.Errorf("serve: token %d is %d characters; use at least %d (e.g. openssl rand -hex 24)", i+1, len(t), MinTokenLength)
@@ -148,7 +147,7 @@ func New(opts Options) (*Server, error) {
 			opts.SyncGather = DefaultSyncGather
 		}
 		s.queue = NewSyncQueue(opts.Syncer, QueueOptions{Every: opts.SyncEvery, Gather: max(0, opts.SyncGather), Logger: opts.Logger,
-			AfterSync: s.store.cache.invalidate})
+			AfterSync: s.store.Invalidate})
 	}
 	p, err := newPages()
 	if err != nil {
@@ -163,7 +162,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // CacheStats says what the answer cache did.
-func (s *Server) CacheStats() CacheStats { return s.store.cache.Stats() }
+func (s *Server) CacheStats() answers.CacheStats { return s.store.CacheStats() }
 
 // Queue is the sync queue the webhook feeds; nil without a Syncer.
 func (s *Server) Queue() *SyncQueue { return s.queue }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/serve/answers"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/transforms"
@@ -115,7 +116,7 @@ func TestWebhookSyncsTheCall(t *testing.T) {
 			t.Fatalf("webhook %d: %d", i, c)
 		}
 	}
-	var m MeetingDetail
+	var m answers.MeetingDetail
 	for {
 		code, _ := call(t, "GET", ts.URL+meeting, testToken, nil)
 		if code == http.StatusOK {

@@ -1,4 +1,4 @@
-package serve
+package answers
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 
 // Dialect names, as Warehouse.Dialect reports them.
 const (
-	duckDB   = "duckdb"
-	bigQuery = "bigquery"
+	DuckDB   = "duckdb"
+	BigQuery = "bigquery"
 )
 
 // sqlText writes the few pieces of SQL the read surfaces need in the
@@ -27,8 +27,8 @@ type sqlText struct {
 
 // table names a model (or seed) table.
 func (q sqlText) table(name string) string {
-	if q.dialect == bigQuery {
-		return sqlquote.Ident(bigQuery, q.models+"."+name)
+	if q.dialect == BigQuery {
+		return sqlquote.Ident(BigQuery, q.models+"."+name)
 	}
 	return q.models + "." + name
 }
@@ -53,8 +53,8 @@ func (q sqlText) contains(expr, needle string) string {
 	return fmt.Sprintf("STRPOS(LOWER(%s), LOWER(%s)) > 0", expr, q.str(needle))
 }
 
-// validText reports whether request text may be put in a query: valid
+// ValidText reports whether request text may be put in a query: valid
 // UTF-8 without NUL.
-func validText(s string) bool {
+func ValidText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -1,11 +1,10 @@
-package serve
+package answers
 
 import (
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,16 +13,8 @@ import (
 	"github.com/chorus-elt/chorus-elt/transforms"
 )
 
-// errNotFound is an id the warehouse does not hold; handlers answer 404.
-var errNotFound = errors.New("not found")
-
-// notFoundError is an errNotFound with its own message.
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string        { return e.msg }
-func (e *notFoundError) Is(target error) bool { return target == errNotFound }
-
-func notFoundf(format string, a ...any) error { return &notFoundError{msg: fmt.Sprintf(format, a...)} }
+// DefaultPageSize is the calls of a library page unless asked otherwise.
+const DefaultPageSize = 25
 
 // Meeting is one recorded call as the call library lists it (model
 // customer_calls).
@@ -92,7 +83,7 @@ func ParseCursor(s string) (*Cursor, error) {
 		return nil, fmt.Errorf("cursor is not one this server gave out")
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.StartedAt.IsZero() || c.ID == "" || !validText(c.ID) {
+	if err := json.Unmarshal(b, &c); err != nil || c.StartedAt.IsZero() || c.ID == "" || !ValidText(c.ID) {
 		return nil, fmt.Errorf("cursor is not one this server gave out")
 	}
 	return &c, nil
@@ -150,7 +141,7 @@ LIMIT %s OFFSET %s`, meetingCols, q.table("customer_calls"), strings.Join(conds,
 }
 
 // meetings answers one page of the library.
-func (s *store) meetings(ctx context.Context, f MeetingFilter) (*MeetingPage, error) {
+func (s *Store) meetings(ctx context.Context, f MeetingFilter) (*MeetingPage, error) {
 	pageSQL, countSQL := meetingsSQL(s.q, f)
 	rows, err := s.query(ctx, "meetings", pageSQL)
 	if err != nil {
@@ -216,8 +207,8 @@ type Signal struct {
 	Mentions int64  `json:"mentions"`
 }
 
-// meeting answers one call, errNotFound when the warehouse has none.
-func (s *store) meeting(ctx context.Context, id string) (*MeetingDetail, error) {
+// meeting answers one call, ErrNotFound when the warehouse has none.
+func (s *Store) meeting(ctx context.Context, id string) (*MeetingDetail, error) {
 	q := s.q
 	rows, err := s.query(ctx, "meeting", fmt.Sprintf(`SELECT %s, c.account_name, c.opportunity_name, c.deal_stage, c.match_confidence,
   c.csm_name, c.csm_email, c.customer_talk_share, c.engaging_questions
@@ -287,7 +278,7 @@ const actionableTasks = "t.status IN ('open', 'overdue')"
 // tasks lists the tasks whose column col (call_id or customer_id) equals
 // value, soonest due first; only the actionable ones when actionable;
 // limit 0 means all. total counts them all.
-func (s *store) tasks(ctx context.Context, col, value string, actionable bool, limit int) ([]Task, int64, error) {
+func (s *Store) tasks(ctx context.Context, col, value string, actionable bool, limit int) ([]Task, int64, error) {
 	q := s.q
 	where := fmt.Sprintf("t.%s = %s", col, q.str(value))
 	if actionable {
@@ -357,10 +348,10 @@ type Utterance struct {
 
 // transcript answers a call's transcript: every utterance, in order. A
 // call without one (processing, no-show) has no utterances and says its
-// transcript_status; a call the warehouse does not hold is errNotFound.
+// transcript_status; a call the warehouse does not hold is ErrNotFound.
 // transcript_search is stored in call order, so the filter on call_id
 // reads the few row groups that hold the call.
-func (s *store) transcript(ctx context.Context, id string) (*Transcript, error) {
+func (s *Store) transcript(ctx context.Context, id string) (*Transcript, error) {
 	q := s.q
 	calls, err := s.query(ctx, "transcript call", fmt.Sprintf(`SELECT c.call_id, c.title, c.started_at, c.customer_id, c.customer_name,
   c.url, c.transcript_status FROM %s AS c WHERE c.call_id = %s`, q.table("customer_calls"), q.str(id)))

@@ -1,4 +1,4 @@
-package serve
+package answers
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type CustomerSummary struct {
 }
 
 // customers lists every customer by name, with its health.
-func (s *store) customers(ctx context.Context) ([]CustomerSummary, error) {
+func (s *Store) customers(ctx context.Context) ([]CustomerSummary, error) {
 	rows, err := s.query(ctx, "customers", fmt.Sprintf(`SELECT cu.customer_id, cu.name, cu.domains, cu.crm_account_id, cu.csm_name, cu.csm_email,
   h.health_score, h.health_band, h.calls_total, h.last_call_at
 FROM %s AS cu LEFT JOIN %s AS h ON h.customer_id = cu.customer_id
@@ -56,8 +56,8 @@ ORDER BY cu.name, cu.customer_id`, s.q.table("customers"), s.q.table("customer_h
 	return out, nil
 }
 
-// customer answers one customer, errNotFound when the list has none.
-func (s *store) customer(ctx context.Context, id string) (*Customer, error) {
+// customer answers one customer, ErrNotFound when the list has none.
+func (s *Store) customer(ctx context.Context, id string) (*Customer, error) {
 	rows, err := s.query(ctx, "customer", fmt.Sprintf(`SELECT cu.customer_id, cu.name, cu.domains, cu.crm_account_id, cu.csm_name, cu.csm_email
 FROM %s AS cu WHERE cu.customer_id = %s`, s.q.table("customers"), s.q.str(id)))
 	if err != nil {
@@ -173,12 +173,12 @@ type CustomerView struct {
 // Limits of the customer view.
 const (
 	customerCalls = 20
-	customerTasks = 50
+	MaxOpenTasks  = 50
 	customerWeeks = 52
 )
 
 // customerView answers the customer page.
-func (s *store) customerView(ctx context.Context, id string) (*CustomerView, error) {
+func (s *Store) customerView(ctx context.Context, id string) (*CustomerView, error) {
 	c, err := s.customer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ ORDER BY h.week_start DESC LIMIT %d`, q.table("customer_health_weekly"), q.str(i
 		return nil, err
 	}
 	v.Calls, v.CallsTotal = page.Meetings, page.Total
-	if v.OpenTasks, v.OpenTasksTotal, err = s.tasks(ctx, "customer_id", id, true, customerTasks); err != nil {
+	if v.OpenTasks, v.OpenTasksTotal, err = s.tasks(ctx, "customer_id", id, true, MaxOpenTasks); err != nil {
 		return nil, err
 	}
 	byStatus, err := s.query(ctx, "tasks by status", fmt.Sprintf("SELECT t.status, COUNT(*) AS n FROM %s AS t WHERE t.customer_id = %s GROUP BY t.status",
@@ -228,7 +228,7 @@ ORDER BY h.week_start DESC LIMIT %d`, q.table("customer_health_weekly"), q.str(i
 
 // trackerTrends answers a customer's weekly mentions per signal category
 // over its last customerWeeks weeks, oldest first.
-func (s *store) trackerTrends(ctx context.Context, id string) ([]TrendPoint, error) {
+func (s *Store) trackerTrends(ctx context.Context, id string) ([]TrendPoint, error) {
 	q := s.q
 	rows, err := s.query(ctx, "tracker trends", fmt.Sprintf(`SELECT t.week_start, t.category, t.mentions, t.calls, t.trackers
 FROM %s AS t WHERE t.customer_id = %s
@@ -274,7 +274,7 @@ type Insights struct {
 	Trending           []Trending `json:"trending"`
 	PendingActionItems []Task     `json:"pending_action_items"` // open or overdue, soonest due first
 	PendingTotal       int64      `json:"pending_total"`
-	// Momentum is the customer's last momentumWeeks weeks of
+	// Momentum is the customer's last MomentumWeeks weeks of
 	// customer_momentum, oldest first, to the week of the last transform.
 	Momentum []MomentumWeek `json:"momentum"`
 }
@@ -317,12 +317,12 @@ type MomentumWeek struct {
 // Limits of the insights panel.
 const (
 	trendDays       = 28
-	insightsPending = 100
-	momentumWeeks   = 12
+	MaxPendingItems = 100
+	MomentumWeeks   = 12
 )
 
 // insights answers the insights panel of a customer.
-func (s *store) insights(ctx context.Context, id string) (*Insights, error) {
+func (s *Store) insights(ctx context.Context, id string) (*Insights, error) {
 	c, err := s.customer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -383,7 +383,7 @@ GROUP BY s.tracker_name, s.category`, q.table("int_call_signals"), q.table("cust
 			return a.Tracker < b.Tracker
 		})
 	}
-	if in.PendingActionItems, in.PendingTotal, err = s.tasks(ctx, "customer_id", id, true, insightsPending); err != nil {
+	if in.PendingActionItems, in.PendingTotal, err = s.tasks(ctx, "customer_id", id, true, MaxPendingItems); err != nil {
 		return nil, err
 	}
 	if in.Momentum, err = s.momentum(ctx, id); err != nil {
@@ -392,16 +392,16 @@ GROUP BY s.tracker_name, s.category`, q.table("int_call_signals"), q.table("cust
 	return in, nil
 }
 
-// momentum answers a customer's last momentumWeeks weeks of momentum,
+// momentum answers a customer's last MomentumWeeks weeks of momentum,
 // oldest first.
-func (s *store) momentum(ctx context.Context, id string) ([]MomentumWeek, error) {
+func (s *Store) momentum(ctx context.Context, id string) ([]MomentumWeek, error) {
 	q := s.q
 	rows, err := s.query(ctx, "momentum", fmt.Sprintf(`SELECT m.week_start, m.momentum_points, m.momentum_4w, m.momentum_prev_4w, m.momentum_trend,
   m.opportunity_id, m.opportunity_name, m.deal_stage, m.new_opportunities, m.deal_stage_changes, m.deal_stage_advances,
   m.deal_stage_setbacks, m.calls, m.emails, m.other_touchpoints, m.next_step_calls, m.tasks_created, m.pricing_calls,
   m.pricing_mentions, m.objection_calls, m.objection_mentions, m.qualification_framework, m.qualification_coverage
 FROM %s AS m WHERE m.customer_id = %s
-ORDER BY m.week_start DESC LIMIT %d`, q.table("customer_momentum"), q.str(id), momentumWeeks))
+ORDER BY m.week_start DESC LIMIT %d`, q.table("customer_momentum"), q.str(id), MomentumWeeks))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package serve
+package answers
 
 import (
 	"container/list"
@@ -32,7 +32,7 @@ type cache struct {
 	checked  time.Time
 	checking chan struct{} // closed when the generation read under way ends
 	bytes    int64
-	lru      *list.List // of *cacheEntry, most recent first
+	lru      *list.List // of *Entry, most recent first
 	items    map[string]*list.Element
 	flights  map[string]*flight
 	stats    CacheStats
@@ -46,15 +46,16 @@ type CacheStats struct {
 	Generation                             string
 }
 
-type cacheEntry struct {
-	key  string
-	val  any
-	json []byte
+// Entry is a kept answer: the value and its JSON.
+type Entry struct {
+	key   string
+	Value any    // the answer
+	JSON  []byte // its JSON, as written
 }
 
 type flight struct {
 	done chan struct{}
-	ent  *cacheEntry
+	ent  *Entry
 	err  error
 }
 
@@ -64,7 +65,7 @@ func newCache(w Warehouse, maxBytes int64, checkEvery time.Duration) *cache {
 }
 
 // get returns the answer for key, loading it when it is not kept.
-func (c *cache) get(ctx context.Context, key string, load func(ctx context.Context) (any, error)) (*cacheEntry, error) {
+func (c *cache) get(ctx context.Context, key string, load func(ctx context.Context) (any, error)) (*Entry, error) {
 	if c == nil {
 		return loadEntry(ctx, key, load)
 	}
@@ -74,7 +75,7 @@ func (c *cache) get(ctx context.Context, key string, load func(ctx context.Conte
 		c.lru.MoveToFront(el)
 		c.stats.Hits++
 		c.mu.Unlock()
-		return el.Value.(*cacheEntry), nil
+		return el.Value.(*Entry), nil
 	}
 	if f, ok := c.flights[key]; ok {
 		c.stats.Shared++
@@ -111,7 +112,7 @@ func isCancel(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func loadEntry(ctx context.Context, key string, load func(ctx context.Context) (any, error)) (*cacheEntry, error) {
+func loadEntry(ctx context.Context, key string, load func(ctx context.Context) (any, error)) (*Entry, error) {
 	v, err := load(ctx)
 	if err != nil {
 		return nil, err
@@ -120,13 +121,13 @@ func loadEntry(ctx context.Context, key string, load func(ctx context.Context) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode: %w", key, err)
 	}
-	return &cacheEntry{key: key, val: v, json: append(b, '\n')}, nil
+	return &Entry{key: key, Value: v, JSON: append(b, '\n')}, nil
 }
 
 // add keeps an entry (c.mu held), evicting the least recently used past
 // maxBytes. The Go value is counted as large as its JSON again.
-func (c *cache) add(e *cacheEntry) {
-	size := 2 * int64(len(e.json))
+func (c *cache) add(e *Entry) {
+	size := 2 * int64(len(e.JSON))
 	if size > c.maxBytes/4 {
 		return // one answer may not take over the cache
 	}
@@ -142,9 +143,9 @@ func (c *cache) add(e *cacheEntry) {
 }
 
 func (c *cache) remove(el *list.Element) {
-	e := c.lru.Remove(el).(*cacheEntry)
+	e := c.lru.Remove(el).(*Entry)
 	delete(c.items, e.key)
-	c.bytes -= 2 * int64(len(e.json))
+	c.bytes -= 2 * int64(len(e.JSON))
 }
 
 // dropAll forgets every answer (c.mu held).

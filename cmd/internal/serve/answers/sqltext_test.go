@@ -1,4 +1,4 @@
-package serve
+package answers
 
 import (
 	"bufio"
@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chorus-elt/chorus-elt/transforms"
+	"github.com/chorus-elt/chorus-elt/warehouse"
 )
 
 // hostile are strings that break naive quoting.
@@ -24,11 +27,27 @@ var hostile = []string{
 
 // TestQuotingRoundTrips selects every hostile string back from real DuckDB
 // as a literal, and finds it as a substring of itself with contains.
+// testDuckDB is a real DuckDB file holding the model schema and an empty
+// transforms ledger (what the cache reads), and nothing else.
+func testDuckDB(t *testing.T) warehouse.Warehouse {
+	t.Helper()
+	ctx := context.Background()
+	w, err := warehouse.Open(ctx, "duckdb:"+filepath.Join(t.TempDir(), "answers.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if err := w.Exec(ctx, fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS chorus; CREATE TABLE chorus.%s (applied_at TIMESTAMP)", transforms.LedgerTable)); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func TestQuotingRoundTrips(t *testing.T) {
-	f := demoWarehouse(t)
-	q := sqlText{dialect: duckDB, models: "chorus"}
+	w := testDuckDB(t)
+	q := sqlText{dialect: DuckDB, models: "chorus"}
 	for _, s := range hostile {
-		rows, err := f.w.Query(context.Background(), fmt.Sprintf("SELECT %s AS v, %s AS hit FROM (SELECT %s AS x) AS t",
+		rows, err := w.Query(context.Background(), fmt.Sprintf("SELECT %s AS v, %s AS hit FROM (SELECT %s AS x) AS t",
 			q.str(s), q.contains("t.x", s), q.str("prefix "+s+" suffix")))
 		if err != nil {
 			t.Errorf("%q: %v", s, err)
@@ -44,32 +63,15 @@ func TestQuotingRoundTrips(t *testing.T) {
 	// Text that is not valid UTF-8, or holds NUL, is never sent by the
 	// API (it answers 400); the quoting still makes a harmless literal.
 	for in, want := range map[string]string{"a\x00b": "a\uFFFDb", "a\xffb'": "a\uFFFDb'"} {
-		rows, err := f.w.Query(context.Background(), "SELECT "+q.str(in)+" AS v")
+		rows, err := w.Query(context.Background(), "SELECT "+q.str(in)+" AS v")
 		if err != nil || rows[0]["v"] != want {
 			t.Errorf("%q: %v %v, want %q", in, rows, err, want)
 		}
 	}
-	// A hostile customer id through the API: a 404, and the table is
-	// still there.
-	ts, _, _ := testServer(t, nil)
-	for _, s := range hostile[1:12] {
-		wantError(t, ts, "GET", "/api/chorus/customer/"+urlPathEscape(s), 404)
-	}
-	if n := f.sqlRows(t, "SELECT COUNT(*) AS n FROM chorus.customers")[0]["n"]; fmt.Sprint(n) != fmt.Sprint(len(f.tenant.Customers())) {
-		t.Errorf("customers: %v rows", n)
-	}
-}
-
-func urlPathEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
 }
 
 func TestBigQueryLiterals(t *testing.T) {
-	q := sqlText{dialect: bigQuery, models: "proj.ds"}
+	q := sqlText{dialect: BigQuery, models: "proj.ds"}
 	for in, want := range map[string]string{
 		`it's`:           `'it\'s'`,
 		`a\b`:            `'a\\b'`,
@@ -109,7 +111,7 @@ func (r *sqlRecorder) Query(_ context.Context, q string) ([]map[string]any, erro
 func storeSQL(t *testing.T, dialect string) []string {
 	t.Helper()
 	rec := &sqlRecorder{dialect: dialect}
-	s := &store{w: rec, q: sqlText{dialect: dialect, models: rec.ModelSchema()}}
+	s := &Store{w: rec, q: sqlText{dialect: dialect, models: rec.ModelSchema()}}
 	ctx := context.Background()
 	bad := `it's a "test" \ ' ; --`
 	cur := &Cursor{StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 600000, time.UTC), ID: bad}
@@ -138,7 +140,7 @@ func storeSQL(t *testing.T, dialect string) []string {
 // TestBigQuerySQLParses renders every query for BigQuery and parses it
 // with sql-parser-cst (dialect bigquery), as the transforms tests do.
 func TestBigQuerySQLParses(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "transforms", "testdata", "bqparse")
+	dir := filepath.Join("..", "..", "..", "..", "transforms", "testdata", "bqparse")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "sql-parser-cst")); err != nil {
 		t.Skipf("sql-parser-cst is not installed: run `npm ci --prefix transforms/testdata/bqparse` to check the BigQuery SQL")
 	}
@@ -146,7 +148,7 @@ func TestBigQuerySQLParses(t *testing.T) {
 	if err != nil {
 		t.Skip("node is not installed; the BigQuery SQL check needs it")
 	}
-	sqls := storeSQL(t, bigQuery)
+	sqls := storeSQL(t, BigQuery)
 	tmp := t.TempDir()
 	var files []string
 	where := map[string]string{}
@@ -188,7 +190,7 @@ func TestBigQuerySQLParses(t *testing.T) {
 	t.Logf("%d BigQuery queries parsed", ok)
 
 	// The same queries run on DuckDB: the dialects differ only in quoting.
-	duck := storeSQL(t, duckDB)
+	duck := storeSQL(t, DuckDB)
 	if len(duck) != len(sqls) {
 		t.Errorf("%d DuckDB queries, %d BigQuery ones", len(duck), len(sqls))
 	}
