@@ -93,7 +93,7 @@ func chunkedStatements(ctx context.Context, e Engine, r *renderer, st *step, chu
 	spec := st.chunk
 	rows, err := e.Query(ctx, fmt.Sprintf("SELECT COUNT(*) AS n FROM %s", spec.table))
 	if err != nil || len(rows) != 1 {
-		return nil, fmt.Errorf("transforms: %s: rows of %s: %v", st.name, spec.table, err)
+		return nil, fmt.Errorf("transforms: %s: rows of %s: %w", st.name, spec.table, err)
 	}
 	n := toInt64(rows[0]["n"])
 	pieces := (n + int64(chunkRows) - 1) / int64(chunkRows)

@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// Signal categories a tracker can map to.
+// Categories are the signal categories a tracker can map to.
 var Categories = []string{"competitor", "pricing", "objection", "next_step", "risk", "feature_request"}
 
 // SignalRule maps trackers to a category: a tracker matches when its name

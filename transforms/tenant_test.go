@@ -112,7 +112,9 @@ func i64(v any) int64 {
 		return 0
 	}
 	var n int64
-	fmt.Sscan(fmt.Sprint(v), &n)
+	if _, err := fmt.Sscan(fmt.Sprint(v), &n); err != nil {
+		return -1 // not a number: no count can equal it
+	}
 	return n
 }
 
@@ -277,7 +279,7 @@ func expectDue(call time.Time, phrase string) time.Time {
 		return time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
 	}
 	if m := regexp.MustCompile(`(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december) (\d{1,2})\b`).FindStringSubmatch(phrase); m != nil {
-		t, err := time.Parse("January 2 2006", fmt.Sprintf("%s %s %d", strings.Title(strings.ToLower(m[1])), m[2], d.Year()))
+		t, err := time.Parse("January 2 2006", fmt.Sprintf("%s %s %d", strings.ToUpper(m[1][:1])+strings.ToLower(m[1][1:]), m[2], d.Year()))
 		if err == nil {
 			if t.Before(d) {
 				t = t.AddDate(1, 0, 0)
@@ -422,7 +424,6 @@ func checkHealth(t *testing.T, s *synced, calls map[string]map[string]any) {
 		last                  time.Time
 		total, last30, prev30 int64
 		mentions              map[string]int64
-		hasCalls              bool
 	}
 	want := map[string]*exp{}
 	for id, e := range s.calls {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -349,7 +350,7 @@ func qualified(ctx context.Context, e Engine) (Engine, error) {
 	}
 	rows, err := e.Query(ctx, "SELECT current_database() AS db")
 	if err != nil || len(rows) != 1 {
-		return nil, fmt.Errorf("transforms: DuckDB database name: %v", err)
+		return nil, fmt.Errorf("transforms: DuckDB database name: %w", err)
 	}
 	db := sqlquote.Ident(DuckDB, str(rows[0]["db"]))
 	return qualifiedEngine{Engine: e, raw: db + "." + e.RawSchema(), models: db + "." + e.ModelSchema()}, nil
@@ -367,12 +368,21 @@ func (q qualifiedEngine) ModelSchema() string { return q.models }
 // names, and refuses to run anything.
 type PlanOnly struct{ DialectName, Raw, Models string }
 
-func (p PlanOnly) Dialect() string     { return p.DialectName }
-func (p PlanOnly) RawSchema() string   { return p.Raw }
+// Dialect is the dialect named by the URL.
+func (p PlanOnly) Dialect() string { return p.DialectName }
+
+// RawSchema is the schema of the raw tables.
+func (p PlanOnly) RawSchema() string { return p.Raw }
+
+// ModelSchema is the schema the models are built in.
 func (p PlanOnly) ModelSchema() string { return p.Models }
+
+// Exec refuses: a plan runs nothing.
 func (p PlanOnly) Exec(context.Context, string) error {
 	return fmt.Errorf("transforms: a dry run runs nothing")
 }
+
+// Query refuses: a plan reads nothing.
 func (p PlanOnly) Query(context.Context, string) ([]map[string]any, error) {
 	return nil, fmt.Errorf("transforms: a dry run queries nothing")
 }
@@ -390,8 +400,10 @@ func toInt64(v any) int64 {
 	case float64:
 		return int64(x)
 	case fmt.Stringer: // *big.Int and the like
-		var n int64
-		fmt.Sscan(x.String(), &n)
+		n, err := strconv.ParseInt(x.String(), 10, 64)
+		if err != nil {
+			return 0 // not an integer: no count
+		}
 		return n
 	}
 	return 0

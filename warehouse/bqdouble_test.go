@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -82,11 +83,6 @@ func newBQDouble(t testing.TB) *bqDouble {
 
 func (d *bqDouble) options() []option.ClientOption {
 	return []option.ClientOption{option.WithEndpoint(d.srv.URL + "/bigquery/v2/"), option.WithHTTPClient(d.srv.Client()), option.WithoutAuthentication()}
-}
-
-type apiError struct {
-	code int
-	msg  string
 }
 
 func (d *bqDouble) fail(w http.ResponseWriter, code int, format string, a ...any) {
@@ -475,7 +471,7 @@ func (d *bqDouble) runLoad(cfg *bq.JobConfigurationLoad, media []byte) error {
 func readParquetRows(media []byte, fields map[string]*bq.TableFieldSchema) ([]map[string]any, error) {
 	pf, err := file.NewParquetReader(bytes.NewReader(media))
 	if err != nil {
-		return nil, fmt.Errorf("double: the upload is not Parquet: %v", err)
+		return nil, fmt.Errorf("double: the upload is not Parquet: %w", err)
 	}
 	defer pf.Close()
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 4096}, memory.DefaultAllocator)
@@ -554,7 +550,7 @@ func readNDJSON(media []byte, fields map[string]*bq.TableFieldSchema) ([]map[str
 	for dec.More() {
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("double: NDJSON: %v", err)
+			return nil, fmt.Errorf("double: NDJSON: %w", err)
 		}
 		for k, v := range m {
 			f := fields[k]
@@ -565,13 +561,13 @@ func readNDJSON(media []byte, fields map[string]*bq.TableFieldSchema) ([]map[str
 			case "INTEGER":
 				n, err := v.(json.Number).Int64()
 				if err != nil {
-					return nil, fmt.Errorf("double: %s: %v", k, err)
+					return nil, fmt.Errorf("double: %s: %w", k, err)
 				}
 				m[k] = n
 			case "TIMESTAMP":
 				ts, err := time.Parse(time.RFC3339Nano, v.(string))
 				if err != nil {
-					return nil, fmt.Errorf("double: %s: %v", k, err)
+					return nil, fmt.Errorf("double: %s: %w", k, err)
 				}
 				m[k] = ts.UTC()
 			}
@@ -744,7 +740,7 @@ func (d *bqDouble) runQuery(sql string) (*bq.DmlStatistics, error) {
 		lo, err1 := time.Parse("2006-01-02 15:04:05-07", p[3])
 		hi, err2 := time.Parse("2006-01-02 15:04:05-07", p[5])
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("double: partition filter %q: %v %v", rest, err1, err2)
+			return nil, fmt.Errorf("double: partition filter %q: %w", rest, errors.Join(err1, err2))
 		}
 		col := p[1]
 		inPartitions = func(r map[string]any) bool {

@@ -47,7 +47,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/connector/config"
-	"github.com/chorus-elt/chorus-elt/connector/parquet"
 	"github.com/chorus-elt/chorus-elt/schemas"
 	sqlmodels "github.com/chorus-elt/chorus-elt/sql"
 	"github.com/chorus-elt/chorus-elt/transforms"
@@ -358,7 +357,7 @@ func TestBigQueryEmulatorPartitionFilter(t *testing.T) {
 	b := openEmulator(t, em, "chorus", Options{})
 	dir := t.TempDir()
 	started := time.Date(2026, 3, 3, 9, 30, 0, 0, time.UTC)
-	writeArrowFile(t, filepath.Join(dir, "a", "calls", "20260303T000000Z-aaaaaa-0000.parquet"), parquet.ArrowSchema(schemas.Get("calls")),
+	writeArrowFile(t, filepath.Join(dir, "a", "calls", "20260303T000000Z-aaaaaa-0000.parquet"), schemas.Get("calls").Arrow(),
 		func(rb *array.RecordBuilder) {
 			fillCall(rb, "N1", "no start yet", emuEnd, "", nil)
 			fillCall(rb, "OLD", "an old call", emuEnd, "", nil)
@@ -370,7 +369,7 @@ func TestBigQueryEmulatorPartitionFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := filepath.Join(dir, "b", "calls", "20260304T000000Z-bbbbbb-0000.parquet")
-	writeArrowFile(t, f, parquet.ArrowSchema(schemas.Get("calls")), func(rb *array.RecordBuilder) {
+	writeArrowFile(t, f, schemas.Get("calls").Arrow(), func(rb *array.RecordBuilder) {
 		fillCall(rb, "N1", "started", emuEnd.Add(time.Hour), "started_at", started)
 		fillCall(rb, "N2", "new", emuEnd.Add(time.Hour), "started_at", started.Add(26*time.Hour))
 	})

@@ -227,7 +227,7 @@ func writeArrowFile(t testing.TB, path string, schema *arrow.Schema, fill func(b
 // modifiedCallsSchema is the calls Arrow schema with one column changed
 // (typ != nil) or appended (when name is new).
 func modifiedCallsSchema(name string, typ arrow.DataType) *arrow.Schema {
-	base := parquet.ArrowSchema(schemas.Get("calls"))
+	base := schemas.Get("calls").Arrow()
 	fields := base.Fields()
 	found := false
 	for i := range fields {

@@ -58,8 +58,12 @@ func TestExtractParquetTypesInDuckDB(t *testing.T) {
 		}
 	}
 	var calls, utts int
-	db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, filepath.Join(dir, "calls", "*.parquet"))).Scan(&calls)
-	db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, filepath.Join(dir, "utterances", "*.parquet"))).Scan(&utts)
+	if err := db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, filepath.Join(dir, "calls", "*.parquet"))).Scan(&calls); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, filepath.Join(dir, "utterances", "*.parquet"))).Scan(&utts); err != nil {
+		t.Fatal(err)
+	}
 	truth := 0
 	for _, e := range tenant.RecordedCalls() {
 		truth += len(tenant.Utterances(e.ID))

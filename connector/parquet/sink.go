@@ -22,12 +22,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
-// ArrowSchema is a stream's Arrow schema.
-//
-// Deprecated: use (*schemas.Stream).Arrow, derived once when the schemas
-// load.
-func ArrowSchema(s *schemas.Stream) *arrow.Schema { return s.Arrow() }
-
 // Sink writes typed Parquet, one file per stream per commit, named
 // <dir>/<stream>/<sync_id>-<n>.parquet so that no run overwrites another's
 // files. The records it receives are in the stream's Arrow schema
