@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
-	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 )
 
 // fakeAPICommand serves a simulated Chorus tenant, for demos and for trying
@@ -33,31 +32,12 @@ func fakeAPICommand() *cli.Command {
 			&cli.StringFlag{Name: "customers-csv", Usage: "write the tenant's customer list to this CSV `FILE` (for --customers; with --seed 0 it is testdata/customers.csv)"},
 		},
 		Action: func(c *cli.Context) error {
-			faults, err := chorustest.ParseFaults(c.String("faults"))
-			if err != nil {
-				return usageErr("--faults: %v", err)
-			}
-			if c.Int("calls") < 1 || c.Int("customers") < 1 || c.Float64("rate-limit") < 0 {
-				return usageErr("--calls and --customers must be at least 1 and --rate-limit not negative")
-			}
-			processing := c.Duration("processing-delay")
-			if processing == 0 {
-				processing = -1 // the tenant's zero means its default
-			}
-			tenant := chorustest.New(chorustest.Options{
-				Seed: c.Int64("seed"), Calls: c.Int("calls"), Customers: c.Int("customers"),
-				UtterancesPerCall: c.Int("utterances"), Latency: c.Duration("latency"),
-				ProcessingDelay: processing, AIDelay: c.Duration("ai-delay"),
-				RateLimit: c.Float64("rate-limit"), Faults: faults, Token: c.String("token"),
-			})
-			if path := c.String("customers-csv"); path != "" {
-				if err := pipeline.WriteCustomersCSV(tenant, path); err != nil {
-					return err
-				}
-			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return chorustest.ServeTenant(ctx, c.String("addr"), tenant, c.App.ErrWriter)
+			return pipeline.ServeFakeAPI(ctx, pipeline.FakeAPIOptions{Addr: c.String("addr"), Calls: c.Int("calls"), Customers: c.Int("customers"),
+				Seed: c.Int64("seed"), UtterancesPerCall: c.Int("utterances"), Latency: c.Duration("latency"), Processing: c.Duration("processing-delay"),
+				AI: c.Duration("ai-delay"), RateLimit: c.Float64("rate-limit"), Faults: c.String("faults"), Token: c.String("token"),
+				CustomersCSV: c.String("customers-csv"), Log: c.App.ErrWriter})
 		},
 	}
 }

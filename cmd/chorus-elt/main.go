@@ -5,13 +5,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -19,7 +16,6 @@ import (
 	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/orchestrator"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/version"
-	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 )
 
@@ -100,7 +96,7 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 	}
-	err := runApp(ctx, app, clienv.Permute(app, args))
+	err := clienv.RunApp(ctx, app, clienv.Permute(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -108,10 +104,10 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 		return code
 	}
 	code := exitFailure
-	if isUsage(err) {
+	if clienv.IsUsage(err) {
 		code = exitUsage
 	}
-	if !errors.Is(err, errReported) {
+	if !clienv.IsReported(err) {
 		fmt.Fprintf(e.stderr, "chorus-elt: %v\n", err)
 	}
 	return code
@@ -127,45 +123,5 @@ func commands(e *env) []*cli.Command {
 	}
 }
 
-// runApp runs the app; a panic becomes an ordinary failure (exit 1) with
-// one line, instead of a crash whose trace could carry request data.
-func runApp(ctx context.Context, app *cli.App, args []string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error (a bug; please report it): %v", r)
-		}
-	}()
-	return app.RunContext(ctx, args)
-}
-
-// errReported marks an error already written out (as a protocol message).
-var errReported = errors.New("reported")
-
 // usageErr is a bad command line: exit 2 (and an Airbyte config_error).
-func usageErr(format string, a ...any) error { return &config.Error{Msg: fmt.Sprintf(format, a...)} }
-
-func isUsage(err error) bool {
-	return connector.IsUsage(err) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag")
-}
-
-// reportedErr wraps an error that a protocol message already described,
-// keeping its exit code.
-type reportedErr struct{ err error }
-
-func (r *reportedErr) Error() string   { return r.err.Error() }
-func (r *reportedErr) Unwrap() []error { return []error{r.err, errReported} }
-
-// writeSummary prints the final one-line JSON summary on stdout (an
-// orchestrated command's when it is done).
-func writeSummary(e *env, v any) error {
-	if e.orch != nil {
-		e.orch.Keep(v)
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-	return err
-}
+func usageErr(format string, a ...any) error { return clienv.Usage(format, a...) }

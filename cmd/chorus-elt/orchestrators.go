@@ -12,17 +12,9 @@ import (
 // inside an orchestrator.Run: Dagster Pipes, the summary last and in
 // --summary-file, --skip-exit-code (skippable commands).
 func orchestrated(e *env, cmd *cli.Command, skippable bool) *cli.Command {
-	cmd.Flags = append(cmd.Flags, orchestrator.Flags(skippable)...)
-	action := cmd.Action
-	cmd.Action = func(c *cli.Context) error {
+	return orchestrator.Wrap(cmd, skippable, func(c *cli.Context) orchestrator.Options {
 		opt := orchestrator.FromFlags(c, os.Getenv)
 		opt.Stdout, opt.Stderr, opt.Filter, opt.Logger = e.stdout, e.stderr, e.stderr.Filter, e.log
-		o, err := orchestrator.Start(opt)
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		e.orch, e.log = o, o.Logger()
-		return o.Finish(action(c))
-	}
-	return cmd
+		return opt
+	}, func(o *orchestrator.Run) { e.orch, e.log = o, o.Logger() })
 }

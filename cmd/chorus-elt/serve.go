@@ -1,11 +1,11 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/serve"
 )
 
@@ -55,15 +55,8 @@ func serveCommand(e *env) *cli.Command {
 			o.Transform = topt
 			// The first SIGINT or SIGTERM stops serving (requests in flight
 			// finish; a sync in flight is cancelled and resumed next time).
-			ctx, cancel := context.WithCancel(c.Context)
+			ctx, cancel := clienv.CancelOnStop(c.Context, e.stop)
 			defer cancel()
-			go func() {
-				select {
-				case <-e.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 			return warehouseErr(serve.Run(ctx, o))
 		},
 	}

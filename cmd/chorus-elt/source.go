@@ -1,16 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/clienv"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/protocol"
-	"github.com/chorus-elt/chorus-elt/connector/state"
 )
 
 var configFlag = &cli.StringFlag{Name: "config", Usage: "connector config `FILE` (JSON; see `chorus-elt spec`)"}
@@ -54,7 +53,7 @@ func checkCommand(e *env) *cli.Command {
 			}
 			if err != nil {
 				e.log.Error("check failed", "error", err.Error())
-				return &reportedErr{err}
+				return clienv.Reported(err)
 			}
 			return nil
 		},
@@ -77,24 +76,6 @@ func discoverCommand(e *env) *cli.Command {
 	}
 }
 
-// loadState reads --state (Airbyte and Singer envelopes are accepted): a
-// path given that does not exist is an error, not a fresh start.
-func loadState(c *cli.Context, cfg *config.Config) (*state.State, error) {
-	if c.String("state") == "" {
-		return state.New(cfg.BaseURL), nil
-	}
-	return pipeline.ReadState(c.Context, pipeline.Options{Config: cfg, StatePath: c.String("state")})
-}
-
-// readCatalog reads the catalog file a flag names.
-func readCatalog(c *cli.Context) ([]byte, error) {
-	doc, err := os.ReadFile(c.String("catalog"))
-	if err != nil {
-		return nil, usageErr("catalog: %v", err)
-	}
-	return doc, nil
-}
-
 func readCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "read",
@@ -108,7 +89,7 @@ func readCommand(e *env) *cli.Command {
 			if err != nil {
 				_ = protocol.AirbyteError(e.stdout, err)
 				e.log.Error("read failed", "error", err.Error())
-				return &reportedErr{err}
+				return clienv.Reported(err)
 			}
 			return nil
 		},
@@ -123,22 +104,12 @@ func (e *env) airbyteRead(c *cli.Context) error {
 	if c.String("catalog") == "" {
 		return usageErr("--catalog FILE is required")
 	}
-	doc, err := readCatalog(c)
-	if err != nil {
-		return err
-	}
-	selected, refresh, err := protocol.ParseConfiguredCatalog(doc)
-	if err != nil {
-		return err
-	}
-	st, err := loadState(c, cfg)
-	if err != nil {
-		return err
-	}
-	for f := range refresh {
-		st.Reset(f)
-	}
-	return pipeline.Sync(c.Context, cfg, selected, st, protocol.NewAirbyteSink(e.stdout, protocol.SelectedList(selected)), e.log, e.stop)
+	return pipeline.AirbyteRead(c.Context, e.protocolOptions(c, cfg))
+}
+
+// protocolOptions are the flags of read and singer.
+func (e *env) protocolOptions(c *cli.Context, cfg *config.Config) pipeline.ProtocolOptions {
+	return pipeline.ProtocolOptions{Config: cfg, Catalog: c.String("catalog"), StatePath: c.String("state"), Out: e.stdout, Logger: e.log, Stop: e.stop}
 }
 
 func singerCommand(e *env) *cli.Command {
@@ -156,29 +127,9 @@ func singerCommand(e *env) *cli.Command {
 				return err
 			}
 			if c.Bool("discover") {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(protocol.SingerCatalog())
+				return pipeline.SingerDiscover(e.stdout)
 			}
-			var selected map[string]bool
-			if c.String("catalog") != "" {
-				doc, err := readCatalog(c)
-				if err != nil {
-					return err
-				}
-				if selected, err = protocol.ParseSingerCatalog(doc); err != nil {
-					return err
-				}
-			}
-			st, err := loadState(c, cfg)
-			if err != nil {
-				return err
-			}
-			sink := protocol.NewSingerSink(e.stdout, protocol.SelectedList(selected))
-			if err := sink.WriteSchemas(); err != nil {
-				return err
-			}
-			return pipeline.Sync(c.Context, cfg, selected, st, sink, e.log, e.stop)
+			return pipeline.SingerTap(c.Context, e.protocolOptions(c, cfg))
 		},
 	}
 }
@@ -219,7 +170,7 @@ func extractCommand(e *env) *cli.Command {
 					if err := e.orch.Pipes().Calls(res.Pending, res.Abandoned); err != nil {
 						return err
 					}
-					return writeSummary(e, map[string]any{"command": "extract", "result": res, "seconds": time.Since(start).Seconds()})
+					return e.orch.Summary(e.stdout, map[string]any{"command": "extract", "result": res, "seconds": time.Since(start).Seconds()})
 				}
 			}
 			return err

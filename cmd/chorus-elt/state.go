@@ -51,7 +51,7 @@ func stateCommand(e *env) *cli.Command {
 				if err := pipeline.WriteState(c.Context, p, st); err != nil {
 					return err
 				}
-				return writeSummary(e, map[string]any{"command": "state reset", "state": where, "families": fams})
+				return e.orch.Summary(e.stdout, map[string]any{"command": "state reset", "state": where, "families": fams})
 			},
 		}, {
 			Name:      "set-watermark",
@@ -76,7 +76,7 @@ func stateCommand(e *env) *cli.Command {
 				if err := pipeline.WriteState(c.Context, p, st); err != nil {
 					return err
 				}
-				return writeSummary(e, map[string]any{"command": "state set-watermark", "state": where, "stream": c.Args().First(), "watermark": t})
+				return e.orch.Summary(e.stdout, map[string]any{"command": "state set-watermark", "state": where, "stream": c.Args().First(), "watermark": t})
 			},
 		}},
 	}
@@ -92,13 +92,6 @@ func (e *env) openState(c *cli.Context) (pipeline.Options, *state.State, string,
 	if err != nil {
 		return p, nil, "", err
 	}
-	where := p.StatePath
-	if where == "" {
-		where = "the warehouse " + p.Warehouse
-	}
-	st, err := pipeline.ReadState(c.Context, p)
-	if err != nil {
-		return p, nil, "", warehouseErr(err)
-	}
-	return p, st, where, nil
+	st, where, err := pipeline.OpenState(c.Context, p)
+	return p, st, where, warehouseErr(err)
 }

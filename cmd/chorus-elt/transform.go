@@ -70,7 +70,7 @@ func transformCommand(e *env) *cli.Command {
 			if err := e.orch.Pipes().Models(c.Context, w, res); err != nil {
 				return err
 			}
-			return writeSummary(e, pipeline.NewTransformSummary("transform", res))
+			return e.orch.Summary(e.stdout, pipeline.NewTransformSummary("transform", res))
 		},
 	}
 }

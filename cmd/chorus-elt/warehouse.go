@@ -22,15 +22,6 @@ var (
 	outFlag       = &cli.StringFlag{Name: "out", Usage: "`DIR` for the Parquet files (default: chorus-data next to the DuckDB file)"}
 )
 
-// Environment variables the warehouse commands read.
-const (
-	// bigQueryEmulatorEnv (host:port), as Google's other clients read it,
-	// points the BigQuery path at an emulator, without credentials.
-	bigQueryEmulatorEnv = "BIGQUERY_EMULATOR_HOST"
-	// duckDBMemoryEnv sets DuckDB's memory_limit (e.g. 1GB).
-	duckDBMemoryEnv = "CHORUS_ELT_DUCKDB_MEMORY_LIMIT"
-)
-
 // openWarehouse opens --warehouse; a bad URL is a usage error (exit 2).
 // readOnly is for the commands that only read (query, search, transcript):
 // a DuckDB file must exist, nothing is created in it, and several readers
@@ -52,22 +43,11 @@ func (e *env) openWarehouse(c *cli.Context, readOnly bool) (warehouse.Warehouse,
 // warehouseOptions are what the environment and the flags say of the
 // warehouse.
 func (e *env) warehouseOptions(c *cli.Context) warehouse.Options {
-	return warehouse.Options{BigQueryEndpoint: os.Getenv(bigQueryEmulatorEnv), DuckDBMemoryLimit: os.Getenv(duckDBMemoryEnv),
-		Location: c.String("bigquery-location"), Logger: e.log}
+	return clienv.WarehouseOptions(os.Getenv, c.String("bigquery-location"), e.log)
 }
 
 // warehouseErr makes a bad warehouse URL or option a usage error (exit 2).
-func warehouseErr(err error) error {
-	var ue *warehouse.URLError
-	var oe *warehouse.OptionError
-	switch {
-	case errors.As(err, &ue):
-		return usageErr("%v", err)
-	case errors.As(err, &oe):
-		return usageErr("%s=%q: %v", duckDBMemoryEnv, os.Getenv(duckDBMemoryEnv), err)
-	}
-	return err
-}
+func warehouseErr(err error) error { return clienv.WarehouseErr(err, os.Getenv) }
 
 func loadCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -94,7 +74,7 @@ func loadCommand(e *env) *cli.Command {
 			if err := e.orch.Pipes().RawTables(c.Context, w, orchestrator.LoadTables(res), nil, nil, nil); err != nil {
 				return err
 			}
-			return writeSummary(e, map[string]any{"command": "load", "warehouse": w.Dialect(), "result": res, "seconds": time.Since(start).Seconds()})
+			return e.orch.Summary(e.stdout, map[string]any{"command": "load", "warehouse": w.Dialect(), "result": res, "seconds": time.Since(start).Seconds()})
 		},
 	}
 }
@@ -104,17 +84,7 @@ func loadCommand(e *env) *cli.Command {
 func (e *env) runOptions(c *cli.Context, cfg *config.Config) (pipeline.Options, error) {
 	p := pipeline.Options{Config: cfg, Warehouse: c.String("warehouse"), Out: c.String("out"), Logger: e.log, Stop: e.stop,
 		Progress: clienv.Progress(e.stderr), WarehouseOptions: e.warehouseOptions(c)}
-	if p.Warehouse == "" {
-		return p, usageErr("--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)")
-	}
-	if _, err := warehouse.ParseURL(p.Warehouse); err != nil {
-		return p, usageErr("%v", err)
-	}
-	if p.Out == "" {
-		p.Out = pipeline.DefaultOutDir(p.Warehouse)
-	}
-	p.StatePath = pipeline.StatePath(c.String("state"), cfg.StateStore, p.Out)
-	return p, nil
+	return p, p.Locate(c.String("state"))
 }
 
 func runCommand(e *env) *cli.Command {
@@ -149,7 +119,7 @@ func runCommand(e *env) *cli.Command {
 			if p.Progress != nil {
 				report.Run(e.stderr, sum)
 			}
-			return writeSummary(e, sum)
+			return e.orch.Summary(e.stdout, sum)
 		},
 	}
 }

@@ -79,3 +79,17 @@ func OnSignals(parent context.Context, grace time.Duration) (ctx context.Context
 		cancel()
 	}
 }
+
+// CancelOnStop is a context that ends when stop is closed (the first
+// SIGINT or SIGTERM), or when parent ends; call cancel when done.
+func CancelOnStop(parent context.Context, stop <-chan struct{}) (ctx context.Context, cancel context.CancelFunc) {
+	ctx, cancel = context.WithCancel(parent)
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}

@@ -1,6 +1,6 @@
 // Package clienv is the command line's environment: the token filter on
-// its output, the logger, the terminal, the stop signals and the order of
-// its arguments.
+// its output, the logger, the terminal, the stop signals, the order of its
+// arguments, usage errors and the warehouse's environment variables.
 package clienv
 
 import (

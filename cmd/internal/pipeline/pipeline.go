@@ -1,7 +1,8 @@
 // Package pipeline composes the connector, the warehouse and the
 // transforms into the run a scheduler makes: resume what an interrupted run
 // left, extract from Chorus, load into the warehouse, rebuild the models.
-// It also holds the demo (a simulated tenant run end to end) and, in its
+// It also holds the protocol runs (Airbyte read, Singer tap), the demo (a
+// simulated tenant run end to end), the fake-api server and, in its
 // subpackages, what speaks to orchestrators and readers.
 package pipeline
 

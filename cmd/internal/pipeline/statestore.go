@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/state"
 	"github.com/chorus-elt/chorus-elt/warehouse"
 )
@@ -125,4 +126,36 @@ func checkLoaded(ctx context.Context, opt *Options, w warehouse.Warehouse, st *s
 	return &state.Error{Msg: fmt.Sprintf("state file %s says %s were extracted, but %s has never been loaded (%s is empty): "+
 		"was the warehouse deleted or replaced? Run again with --full-refresh to extract everything from start_date, "+
 		"or give the state that belongs to this warehouse", opt.StatePath, what, opt.Warehouse, table)}
+}
+
+// OpenState reads the state a run with these options starts from (as
+// ReadState) and says where it is, for the state commands.
+func OpenState(ctx context.Context, opt Options) (*state.State, string, error) {
+	where := opt.StatePath
+	if where == "" {
+		where = "the warehouse " + opt.Warehouse
+	}
+	st, err := ReadState(ctx, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, where, nil
+}
+
+// Locate completes the options of run and the state commands from their
+// flags: the warehouse URL must be given and valid, Out defaults to
+// DefaultOutDir, and the state is where StatePath puts --state (stateFlag)
+// and the config's state_store. Its errors are *config.Error (exit 2).
+func (o *Options) Locate(stateFlag string) error {
+	if o.Warehouse == "" {
+		return &config.Error{Msg: "--warehouse URL is required (duckdb:PATH or bigquery:PROJECT.DATASET)"}
+	}
+	if _, err := warehouse.ParseURL(o.Warehouse); err != nil {
+		return &config.Error{Msg: err.Error()}
+	}
+	if o.Out == "" {
+		o.Out = DefaultOutDir(o.Warehouse)
+	}
+	o.StatePath = StatePath(stateFlag, o.Config.StateStore, o.Out)
+	return nil
 }
