@@ -94,10 +94,14 @@ func TestRunLoadsTenantOnce(t *testing.T) {
 				t.Errorf("summary lacks the load or the models: %+v", sum)
 			}
 
-			// Where the state is: the file, or the warehouse's row.
-			_, statErr := os.Stat(filepath.Join(filepath.Dir(opt.Out), "state.json"))
-			if inFile := statErr == nil; inFile != (opt.StatePath != "") {
-				t.Errorf("state file exists: %v, want %v", inFile, opt.StatePath != "")
+			// Where the state is: the file, or the warehouse's row (and no
+			// file, not even the default one).
+			file := opt.StatePath
+			if file == "" {
+				file = filepath.Join(opt.Out, "state.json")
+			}
+			if _, err := os.Stat(file); (err == nil) != (opt.StatePath != "") {
+				t.Errorf("state file %s: %v, want it to exist: %v", file, err, opt.StatePath != "")
 			}
 			st, where, err := OpenState(ctx, opt)
 			if err != nil {
