@@ -25,7 +25,7 @@ lint:
 
 # The whole suite, then the race detector on the connector packages
 # (the concurrent detail fetches, the shared rate budget, the simulated tenant).
-test: vet
+test: vet lint
 	@GO=$(GO) ./warehouse/bqemulator/build.sh --print-path | xargs test -x \
 	  || echo "note: the BigQuery emulator is not built, its tests skip (make bqemulator, or make test-bigquery)"
 	$(GO) test -count=1 -timeout 30m $(PKGS)

@@ -46,7 +46,7 @@ func answer(prefix string, status int, ctype, body string) misbehave {
 			w.Header().Set("Retry-After", "0")
 		}
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body) // a client that left has no one to tell
 		return true
 	}
 }
@@ -102,7 +102,7 @@ func TestBadInput(t *testing.T) {
 	// The baseline every case starts from: one good run into DuckDB, with
 	// its state file and Parquet files.
 	base := t.TempDir()
-	os.WriteFile(filepath.Join(base, "c.json"), []byte(expand(cfgDoc(""), base)), 0o600)
+	writeFile(t, filepath.Join(base, "c.json"), []byte(expand(cfgDoc(""), base)), 0o600)
 	if code, _, stderr := runCLI(t, cliOpts{}, "run", "--config", filepath.Join(base, "c.json"), "--warehouse", "duckdb:"+filepath.Join(base, "db.duckdb"), "--out", filepath.Join(base, "out")); code != exitOK {
 		t.Fatalf("baseline run: exit %d\n%s", code, stderr)
 	}
@@ -258,13 +258,15 @@ func TestBadInput(t *testing.T) {
 			copyTree(t, base, dir)
 			for name, doc := range tc.files {
 				p := filepath.Join(dir, name)
-				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				doc = strings.ReplaceAll(expand(doc, dir), "{host}", host)
 				if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
-			os.WriteFile(filepath.Join(dir, "c.json"), []byte(expand(cfgDoc(""), dir)), 0o600)
+			writeFile(t, filepath.Join(dir, "c.json"), []byte(expand(cfgDoc(""), dir)), 0o600)
 			before := treeDigest(t, dir)
 			if tc.serve != nil {
 				mode.Store(&tc.serve)
@@ -383,8 +385,11 @@ func copyTree(t *testing.T, src, dst string) {
 func treeDigest(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
 			return nil
 		}
 		b, _ := os.ReadFile(p)
@@ -392,6 +397,9 @@ func treeDigest(t *testing.T, dir string) map[string]string {
 		out[p] = hex.EncodeToString(h[:])
 		return nil
 	})
+	if walkErr != nil {
+		t.Fatalf("walk %s: %v", dir, walkErr)
+	}
 	return out
 }
 

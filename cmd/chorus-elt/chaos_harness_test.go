@@ -160,15 +160,6 @@ func isTransformLog(line string) bool {
 	return msg == "built" || model || strings.Contains(strings.ToLower(msg), "transform")
 }
 
-func (a *attempt) exited() bool {
-	select {
-	case <-a.done:
-		return true
-	default:
-		return false
-	}
-}
-
 func (a *attempt) logTail() string {
 	a.stderrMu.Lock()
 	defer a.stderrMu.Unlock()

@@ -319,11 +319,11 @@ var chaosSkipCols = map[string]bool{"_extracted_at": true, "_sync_id": true}
 
 func sortedSkip() []string { return slices.Sorted(maps.Keys(chaosSkipCols)) }
 
-func randDur(rng *rand.Rand, max time.Duration) time.Duration {
-	if max <= 0 {
+func randDur(rng *rand.Rand, upTo time.Duration) time.Duration {
+	if upTo <= 0 {
 		return 0
 	}
-	return time.Duration(rng.Int64N(int64(max) + 1))
+	return time.Duration(rng.Int64N(int64(upTo) + 1))
 }
 
 // pollUntil waits until cond holds (true) or the process exits (false).

@@ -195,8 +195,18 @@ func TestTokenLeaksFinds(t *testing.T) {
 	var s cliStream
 	r := clienv.NewRedactor(&s)
 	r.SetSecret(cliToken)
-	io.WriteString(r, "a "+cliToken+" b "+cliToken+"\n")
+	if _, err := io.WriteString(r, "a "+cliToken+" b "+cliToken+"\n"); err != nil {
+		t.Fatal(err)
+	}
 	if s.replaced != 2 || strings.Contains(s.filtered.String(), cliToken) || !strings.Contains(s.raw.String(), cliToken) {
 		t.Fatalf("replaced %d, filtered %q, raw %q", s.replaced, s.filtered.String(), s.raw.String())
+	}
+}
+
+// writeFile writes a test's input file, failing the test if it cannot.
+func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
 	}
 }

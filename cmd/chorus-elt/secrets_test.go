@@ -40,8 +40,11 @@ type treeSearch struct{ files, states, parquets, dbs, dbValues int }
 func searchTree(t *testing.T, dir string, inputs ...string) treeSearch {
 	t.Helper()
 	var n treeSearch
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
 			return nil
 		}
 		for _, in := range inputs {
@@ -76,6 +79,9 @@ func searchTree(t *testing.T, dir string, inputs ...string) treeSearch {
 		}
 		return nil
 	})
+	if walkErr != nil {
+		t.Fatalf("walk %s: %v", dir, walkErr)
+	}
 	return n
 }
 
@@ -92,7 +98,7 @@ func parquetText(t *testing.T, path string) string {
 		t.Fatalf("%s: decoded nothing", path)
 	}
 	var v any
-	json.Unmarshal(b, &v)
+	_ = json.Unmarshal(b, &v) // not every text is JSON; what is, is searched decoded too
 	return fmt.Sprint(v) + string(b)
 }
 
@@ -149,14 +155,14 @@ func TestTokenNeverWritten(t *testing.T) {
 	cli("extract", "--config", cfg, "--out", filepath.Join(dir, "x"), "--streams", "calls,utterances,users")
 	// The token from a file and from the environment.
 	tokFile := filepath.Join(dir, "token.txt")
-	os.WriteFile(tokFile, []byte(cliToken+"\n"), 0o600)
+	writeFile(t, tokFile, []byte(cliToken+"\n"), 0o600)
 	fileCfg := filepath.Join(dir, "file-config.json")
-	os.WriteFile(fileCfg, []byte(fmt.Sprintf(`{"api_token_file":%q,"base_url":%q,"requests_per_second":1000}`, tokFile, srv.URL)), 0o600)
+	writeFile(t, fileCfg, []byte(fmt.Sprintf(`{"api_token_file":%q,"base_url":%q,"requests_per_second":1000}`, tokFile, srv.URL)), 0o600)
 	envCfg := filepath.Join(dir, "env-config.json")
-	os.WriteFile(envCfg, []byte(fmt.Sprintf(`{"base_url":%q,"requests_per_second":1000,"auth_scheme":"bearer"}`, srv.URL)), 0o600)
+	writeFile(t, envCfg, []byte(fmt.Sprintf(`{"base_url":%q,"requests_per_second":1000,"auth_scheme":"bearer"}`, srv.URL)), 0o600)
 	t.Setenv(config.TokenEnv, cliToken)
 	catalog := filepath.Join(dir, "catalog.json")
-	os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"},{"stream":{"name":"users","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
+	writeFile(t, catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"},{"stream":{"name":"users","json_schema":{}},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
 	for _, args := range [][]string{
 		{"check", "--config", fileCfg},
 		{"check", "--config", envCfg},
@@ -207,7 +213,7 @@ func hostile(how string) http.HandlerFunc {
 		case "malformed status line":
 			conn, bw, err := w.(http.Hijacker).Hijack()
 			if err == nil {
-				bw.WriteString(auth + "\r\n\r\n")
+				_, _ = bw.WriteString(auth + "\r\n\r\n") // a broken server: errors do not matter
 				bw.Flush()
 				conn.Close()
 			}
@@ -245,9 +251,9 @@ func TestTokenNotInErrors(t *testing.T) {
 	cfg := writeConfig(t, dir, srv.URL, cliToken, `,"max_retries":1`)
 	bearer := filepath.Join(dir, "bearer.json")
 	b, _ := os.ReadFile(cfg)
-	os.WriteFile(bearer, bytes.Replace(b, []byte(`{`), []byte(`{"auth_scheme":"bearer",`), 1), 0o600)
+	writeFile(t, bearer, bytes.Replace(b, []byte(`{`), []byte(`{"auth_scheme":"bearer",`), 1), 0o600)
 	catalog := filepath.Join(dir, "catalog.json")
-	os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"}]}`), 0o600)
+	writeFile(t, catalog, []byte(`{"streams":[{"stream":{"name":"calls","json_schema":{}},"sync_mode":"incremental","destination_sync_mode":"append"}]}`), 0o600)
 
 	for _, mode := range []string{"401 code", "403 html", "500 json", "502 text", "400 json escaped", "200 html", "malformed status line", "cut body"} {
 		for _, args := range [][]string{

@@ -43,7 +43,7 @@ func TestExitCodes(t *testing.T) {
 	badTokDir := t.TempDir()
 	badTok := writeConfig(t, badTokDir, srv.URL, "not-the-token", "")
 	unknownKey := filepath.Join(dir, "unknown.json")
-	os.WriteFile(unknownKey, []byte(`{"api_token":"x","speed":3}`), 0o600)
+	writeFile(t, unknownKey, []byte(`{"api_token":"x","speed":3}`), 0o600)
 	tests := []struct {
 		name      string
 		args      []string
@@ -89,7 +89,7 @@ func TestAirbyteReadHonoursCatalog(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv.URL, cliToken, "")
 	catalog := filepath.Join(dir, "catalog.json")
-	os.WriteFile(catalog, []byte(`{"streams":[
+	writeFile(t, catalog, []byte(`{"streams":[
 	  {"stream":{"name":"calls","json_schema":{},"supported_sync_modes":["incremental"]},"sync_mode":"incremental","destination_sync_mode":"append_dedup"},
 	  {"stream":{"name":"teams","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`), 0o600)
 	code, stdout, stderr := runCLI(t, cliOpts{}, "read", "--config", cfg, "--catalog", catalog)
@@ -121,7 +121,7 @@ func TestAirbyteReadHonoursCatalog(t *testing.T) {
 	}
 	// Feed the last state back as Airbyte does: the second read lists only.
 	statePath := filepath.Join(dir, "state.json")
-	os.WriteFile(statePath, []byte("["+string(lastState)+"]"), 0o600)
+	writeFile(t, statePath, []byte("["+string(lastState)+"]"), 0o600)
 	tenant.ResetStats()
 	if code, _, stderr := runCLI(t, cliOpts{}, "read", "--config", cfg, "--catalog", catalog, "--state", statePath); code != exitOK {
 		t.Fatalf("second read: %s", stderr)
@@ -140,7 +140,9 @@ func TestSingerTap(t *testing.T) {
 		t.Fatalf("discover: %d", code)
 	}
 	var catalog map[string]any
-	json.Unmarshal([]byte(stdout), &catalog)
+	if err := json.Unmarshal([]byte(stdout), &catalog); err != nil {
+		t.Fatalf("discover output: %v", err)
+	}
 	// Select only utterances.
 	for _, s := range catalog["streams"].([]any) {
 		sm := s.(map[string]any)
@@ -149,7 +151,7 @@ func TestSingerTap(t *testing.T) {
 	}
 	b, _ := json.Marshal(catalog)
 	catPath := filepath.Join(dir, "catalog.json")
-	os.WriteFile(catPath, b, 0o600)
+	writeFile(t, catPath, b, 0o600)
 	code, stdout, stderr := runCLI(t, cliOpts{}, "singer", "--config", cfg, "--catalog", catPath)
 	if code != exitOK {
 		t.Fatalf("singer: %s", stderr)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func TestTransformSearchTranscriptCLI(t *testing.T) {
 	}
 	w.Close()
 	csv := filepath.Join(dir, "customers.csv")
-	os.WriteFile(csv, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,Acme,acme.example,001A,jo@seller.example,Jo\n"), 0o644)
+	writeFile(t, csv, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,Acme,acme.example,001A,jo@seller.example,Jo\n"), 0o644)
 	url := "duckdb:" + db
 
 	code, out, errOut := runCLI(t, cliOpts{}, "transform", "--warehouse", url, "--customers", csv, "--as-of", "2026-03-04")
@@ -60,7 +59,7 @@ func TestTransformSearchTranscriptCLI(t *testing.T) {
 	}
 
 	bad := filepath.Join(dir, "bad.csv")
-	os.WriteFile(bad, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,A,,,nope,\nc1,B,,,,\n"), 0o644)
+	writeFile(t, bad, []byte("customer_id,name,domains,crm_account_id,csm_email,csm_name\nc1,A,,,nope,\nc1,B,,,,\n"), 0o644)
 	code, _, errOut = runCLI(t, cliOpts{}, "transform", "--warehouse", url, "--customers", bad)
 	if code != exitUsage || !strings.Contains(errOut, `line 2, column csm_email: "nope" is not an email address`) || !strings.Contains(errOut, "line 3, column customer_id: duplicate id") {
 		t.Errorf("bad customers: code %d: %s", code, errOut)

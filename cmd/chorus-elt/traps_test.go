@@ -218,7 +218,7 @@ func TestExtractLock(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(out, pipeline.LockFile), []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644)
+	writeFile(t, filepath.Join(out, pipeline.LockFile), []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644)
 	if code, _, stderr := runCLI(t, cliOpts{}, "extract", "--config", cfg, "--out", out); code != exitOK {
 		t.Fatalf("extract with a stale lock: exit %d %s", code, stderr)
 	}

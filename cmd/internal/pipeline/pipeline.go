@@ -284,7 +284,7 @@ func resume(ctx context.Context, opt *Options, w warehouse.Warehouse, sum *Summa
 	case err == nil:
 		ps, err := state.Parse(b, base)
 		if err != nil {
-			return nil, fmt.Errorf("%v (file %s)", err, pending)
+			return nil, fmt.Errorf("%w (file %s)", err, pending)
 		}
 		// The files this state covers must all be in place before it is
 		// stored with them.
@@ -307,7 +307,7 @@ func resume(ctx context.Context, opt *Options, w warehouse.Warehouse, sum *Summa
 	}
 	st, err := state.Parse(doc, base)
 	if err != nil {
-		return nil, fmt.Errorf("%v (state stored in the warehouse %s; remove its row from %s.%s to start over)", err, opt.Warehouse, w.RawSchema(), warehouse.StateTable)
+		return nil, fmt.Errorf("%w (state stored in the warehouse %s; remove its row from %s.%s to start over)", err, opt.Warehouse, w.RawSchema(), warehouse.StateTable)
 	}
 	return st, nil
 }
