@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster/pipestest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest"
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/schemas"
@@ -29,43 +27,9 @@ import (
 // Dagster's published schemas (testdata/dagster-pipes) and the exact
 // keyword parameters of Dagster's handlers.
 
-// pipesParam is dagster_pipes.encode_param: base64(zlib(json(v))).
-func pipesParam(t *testing.T, v any) string {
-	t.Helper()
-	js, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	if _, err := zw.Write(js); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(z.Bytes())
-}
-
 func pipesSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	sch, err := c.Compile(filepath.Join("..", "..", "testdata", "dagster-pipes", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-func validJSON(t *testing.T, sch *jsonschema.Schema, what string, doc []byte) {
-	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatalf("%s is not JSON: %v\n%s", what, err, doc)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Errorf("%s does not match the published schema: %v\n%s", what, err, doc)
-	}
+	return pipestest.LoadSchema(t, filepath.Join("..", "..", "testdata", "dagster-pipes", name))
 }
 
 // pipesMessage is one message line, decoded.
@@ -95,7 +59,7 @@ func readPipesMessages(t *testing.T, path string) []pipesMessage {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	var msgs []pipesMessage
 	for i, line := range lines {
-		validJSON(t, sch, "message "+line, []byte(line))
+		pipestest.Validate(t, sch, "message "+line, []byte(line))
 		var m pipesMessage
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatal(err)
@@ -182,12 +146,12 @@ func startPipes(t *testing.T, dir string, ctxData map[string]any) string {
 	t.Helper()
 	ctxFile, msgFile := filepath.Join(dir, "pipes-context.json"), filepath.Join(dir, "pipes-messages.jsonl")
 	js, _ := json.Marshal(ctxData)
-	validJSON(t, pipesSchema(t, "context.json"), "the context", js)
+	pipestest.Validate(t, pipesSchema(t, "context.json"), "the context", js)
 	if err := os.WriteFile(ctxFile, js, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("DAGSTER_PIPES_CONTEXT", pipesParam(t, map[string]any{"path": ctxFile}))
-	t.Setenv("DAGSTER_PIPES_MESSAGES", pipesParam(t, map[string]any{"path": msgFile, "include_stdio_in_messages": false}))
+	t.Setenv("DAGSTER_PIPES_CONTEXT", pipestest.EncodeParam(t, map[string]any{"path": ctxFile}))
+	t.Setenv("DAGSTER_PIPES_MESSAGES", pipestest.EncodeParam(t, map[string]any{"path": msgFile, "include_stdio_in_messages": false}))
 	return msgFile
 }
 
@@ -538,7 +502,7 @@ func TestDagsterPipesCommands(t *testing.T) {
 	}
 
 	// extract, messages on stderr: no table is loaded; the calls checks.
-	t.Setenv("DAGSTER_PIPES_MESSAGES", pipesParam(t, map[string]any{"stdio": "stderr"}))
+	t.Setenv("DAGSTER_PIPES_MESSAGES", pipestest.EncodeParam(t, map[string]any{"stdio": "stderr"}))
 	code, merged := runMerged(t, "extract", "--config", cfg, "--out", out)
 	if code != exitOK {
 		t.Fatalf("extract: exit %d\n%s", code, merged)
@@ -559,7 +523,7 @@ func TestDagsterPipesCommands(t *testing.T) {
 	}
 
 	// load and transform, messages to the file.
-	t.Setenv("DAGSTER_PIPES_MESSAGES", pipesParam(t, map[string]any{"path": msgFile}))
+	t.Setenv("DAGSTER_PIPES_MESSAGES", pipestest.EncodeParam(t, map[string]any{"path": msgFile}))
 	w := func() warehouse.Warehouse {
 		w, err := warehouse.Open(context.Background(), "duckdb:"+db, warehouse.Options{ReadOnly: true})
 		if err != nil {

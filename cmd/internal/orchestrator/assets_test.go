@@ -2,9 +2,6 @@ package orchestrator_test
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/base64"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,25 +10,8 @@ import (
 	"github.com/chorus-elt/chorus-elt/cmd/internal/orchestrator"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline"
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster/pipestest"
 )
-
-// param is dagster_pipes.encode_param.
-func param(t *testing.T, v any) string {
-	t.Helper()
-	js, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	if _, err := zw.Write(js); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(z.Bytes())
-}
 
 func session(t *testing.T, keys []string, window map[string]string) *orchestrator.Reporter {
 	t.Helper()
@@ -39,7 +19,7 @@ func session(t *testing.T, keys []string, window map[string]string) *orchestrato
 	if window != nil {
 		ctx["partition_time_window"] = window
 	}
-	s, err := dagster.Open(param(t, map[string]any{"data": ctx}), param(t, map[string]any{"stdio": "stdout"}), &bytes.Buffer{}, nil)
+	s, err := dagster.Open(pipestest.EncodeParam(t, map[string]any{"data": ctx}), pipestest.EncodeParam(t, map[string]any{"stdio": "stdout"}), &bytes.Buffer{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

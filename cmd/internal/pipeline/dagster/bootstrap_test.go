@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster/pipestest"
 )
 
 // zlibBase64 compresses raw bytes (not necessarily JSON) the way
@@ -48,8 +49,8 @@ func TestMalformedBootstrap(t *testing.T) {
 	zw.Close()
 	truncated := base64.StdEncoding.EncodeToString(zlibBytes.Bytes()[:zlibBytes.Len()-6])
 
-	goodCtx := encodeParam(t, map[string]any{"data": contextData()})
-	goodMsg := encodeParam(t, map[string]any{"stdio": "stdout"})
+	goodCtx := pipestest.EncodeParam(t, map[string]any{"data": contextData()})
+	goodMsg := pipestest.EncodeParam(t, map[string]any{"stdio": "stdout"})
 	const ctxName = "DAGSTER_PIPES_CONTEXT (--dagster-pipes-context)"
 	const msgName = "DAGSTER_PIPES_MESSAGES (--dagster-pipes-messages)"
 
@@ -65,25 +66,25 @@ func TestMalformedBootstrap(t *testing.T) {
 		{"context not JSON", zlibBase64(t, `{"data": {`), goodMsg, []string{ctxName, "not JSON"}},
 		{"context not an object", zlibBase64(t, `["path", "/tmp/x"]`), goodMsg, []string{ctxName, "not a JSON object (got an array)"}},
 		{"context null", zlibBase64(t, `null`), goodMsg, []string{ctxName, "not a JSON object (got null)"}},
-		{"context unknown loader", encodeParam(t, map[string]any{"bucket": "b", "key": "k"}), goodMsg, []string{ctxName, `unknown context loader: expected key "path" or "data", got keys "bucket", "key"`}},
-		{"context no keys", encodeParam(t, map[string]any{}), goodMsg, []string{ctxName, "got no keys"}},
-		{"context path not a string", encodeParam(t, map[string]any{"path": 3}), goodMsg, []string{ctxName, `"path" must be a string, got 3`}},
-		{"context path null", encodeParam(t, map[string]any{"path": nil, "data": contextData()}), goodMsg, []string{ctxName, `"path" must be a string, got null`}},
-		{"context data not an object", encodeParam(t, map[string]any{"data": "x"}), goodMsg, []string{ctxName, `"data" must be a JSON object`}},
-		{"context file missing", encodeParam(t, map[string]any{"path": missing}), goodMsg, []string{ctxName, "reading the context file " + missing, "no such file"}},
-		{"context file not JSON", encodeParam(t, map[string]any{"path": notJSONFile}), goodMsg, []string{ctxName, "bad context"}},
-		{"context without run_id", encodeParam(t, map[string]any{"path": noRunIDFile}), goodMsg, []string{ctxName, "no run_id"}},
-		{"context wrong field type", encodeParam(t, map[string]any{"data": map[string]any{"run_id": "r", "retry_number": "one"}}), goodMsg, []string{ctxName, "bad context", "retry_number"}},
+		{"context unknown loader", pipestest.EncodeParam(t, map[string]any{"bucket": "b", "key": "k"}), goodMsg, []string{ctxName, `unknown context loader: expected key "path" or "data", got keys "bucket", "key"`}},
+		{"context no keys", pipestest.EncodeParam(t, map[string]any{}), goodMsg, []string{ctxName, "got no keys"}},
+		{"context path not a string", pipestest.EncodeParam(t, map[string]any{"path": 3}), goodMsg, []string{ctxName, `"path" must be a string, got 3`}},
+		{"context path null", pipestest.EncodeParam(t, map[string]any{"path": nil, "data": contextData()}), goodMsg, []string{ctxName, `"path" must be a string, got null`}},
+		{"context data not an object", pipestest.EncodeParam(t, map[string]any{"data": "x"}), goodMsg, []string{ctxName, `"data" must be a JSON object`}},
+		{"context file missing", pipestest.EncodeParam(t, map[string]any{"path": missing}), goodMsg, []string{ctxName, "reading the context file " + missing, "no such file"}},
+		{"context file not JSON", pipestest.EncodeParam(t, map[string]any{"path": notJSONFile}), goodMsg, []string{ctxName, "bad context"}},
+		{"context without run_id", pipestest.EncodeParam(t, map[string]any{"path": noRunIDFile}), goodMsg, []string{ctxName, "no run_id"}},
+		{"context wrong field type", pipestest.EncodeParam(t, map[string]any{"data": map[string]any{"run_id": "r", "retry_number": "one"}}), goodMsg, []string{ctxName, "bad context", "retry_number"}},
 		{"messages empty", goodCtx, "", []string{msgName, "empty"}},
 		{"messages not base64", goodCtx, "stdout", []string{msgName, "not base64"}},
 		{"messages not zlib", goodCtx, base64.StdEncoding.EncodeToString([]byte("plain text")), []string{msgName, "not zlib-compressed data"}},
 		{"messages not JSON", goodCtx, zlibBase64(t, "stdio=stdout"), []string{msgName, "not JSON"}},
 		{"messages not an object", goodCtx, zlibBase64(t, `"stdout"`), []string{msgName, "not a JSON object (got a string)"}},
-		{"messages unknown writer", goodCtx, encodeParam(t, map[string]any{"bucket": "b", "key_prefix": "p"}), []string{msgName, `unknown message writer: expected key "path", "stdio" or "buffered_stdio", got keys "bucket", "key_prefix"`}},
-		{"messages bad stream", goodCtx, encodeParam(t, map[string]any{"stdio": "stdlog"}), []string{msgName, `"stdio" must be "stdout" or "stderr", got "stdlog"`}},
-		{"messages bad buffered stream", goodCtx, encodeParam(t, map[string]any{"buffered_stdio": 1}), []string{msgName, `"buffered_stdio" must be a string, got 1`}},
-		{"messages path not a string", goodCtx, encodeParam(t, map[string]any{"path": []string{"a"}}), []string{msgName, `"path" must be a string`}},
-		{"messages file cannot be opened", goodCtx, encodeParam(t, map[string]any{"path": filepath.Join(missing, "messages")}), []string{msgName, "opening the messages file"}},
+		{"messages unknown writer", goodCtx, pipestest.EncodeParam(t, map[string]any{"bucket": "b", "key_prefix": "p"}), []string{msgName, `unknown message writer: expected key "path", "stdio" or "buffered_stdio", got keys "bucket", "key_prefix"`}},
+		{"messages bad stream", goodCtx, pipestest.EncodeParam(t, map[string]any{"stdio": "stdlog"}), []string{msgName, `"stdio" must be "stdout" or "stderr", got "stdlog"`}},
+		{"messages bad buffered stream", goodCtx, pipestest.EncodeParam(t, map[string]any{"buffered_stdio": 1}), []string{msgName, `"buffered_stdio" must be a string, got 1`}},
+		{"messages path not a string", goodCtx, pipestest.EncodeParam(t, map[string]any{"path": []string{"a"}}), []string{msgName, `"path" must be a string`}},
+		{"messages file cannot be opened", goodCtx, pipestest.EncodeParam(t, map[string]any{"path": filepath.Join(missing, "messages")}), []string{msgName, "opening the messages file"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,8 +124,8 @@ func TestBootstrapPrecedence(t *testing.T) {
 	}
 	msgFile := filepath.Join(dir, "messages")
 
-	ctxParam := " " + encodeParam(t, map[string]any{"data": contextData(), "path": ctxFile, "future_key": 1}) + "\n"
-	msgParam := encodeParam(t, map[string]any{"stdio": "stdout", "path": msgFile, "include_stdio_in_messages": true, "log_writer": map[string]any{}})
+	ctxParam := " " + pipestest.EncodeParam(t, map[string]any{"data": contextData(), "path": ctxFile, "future_key": 1}) + "\n"
+	msgParam := pipestest.EncodeParam(t, map[string]any{"stdio": "stdout", "path": msgFile, "include_stdio_in_messages": true, "log_writer": map[string]any{}})
 	var stdout bytes.Buffer
 	s, err := dagster.Open(ctxParam, msgParam, &stdout, &stdout)
 	if err != nil {
@@ -142,7 +143,7 @@ func TestBootstrapPrecedence(t *testing.T) {
 		t.Errorf("messages file: %q", data)
 	}
 
-	d, err := dagster.ParseMessagesParam(encodeParam(t, map[string]any{"stdio": "stderr", "buffered_stdio": "stdout"}))
+	d, err := dagster.ParseMessagesParam(pipestest.EncodeParam(t, map[string]any{"stdio": "stderr", "buffered_stdio": "stdout"}))
 	if err != nil || d.Kind != "stdio" || d.Stream != "stderr" || d.Buffered {
 		t.Errorf("stdio over buffered_stdio: %+v %v", d, err)
 	}
@@ -158,7 +159,7 @@ func TestReadFileOption(t *testing.T) {
 			return encodeJSON(t, contextData()), nil
 		},
 	}
-	s, err := dagster.OpenWith(encodeParam(t, map[string]any{"path": "/virtual/context"}), encodeParam(t, map[string]any{"stdio": "stdout"}), opt)
+	s, err := dagster.OpenWith(pipestest.EncodeParam(t, map[string]any{"path": "/virtual/context"}), pipestest.EncodeParam(t, map[string]any{"stdio": "stdout"}), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,6 @@ package dagster_test
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,59 +29,14 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster"
+	"github.com/chorus-elt/chorus-elt/cmd/internal/pipeline/dagster/pipestest"
 )
-
-// encodeParam is Dagster's encode_param: base64(zlib(json(value))).
-func encodeParam(t *testing.T, value any) string {
-	t.Helper()
-	js, err := json.Marshal(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	if _, err := zw.Write(js); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(z.Bytes())
-}
 
 var schemaDir = filepath.Join("..", "..", "..", "..", "testdata", "dagster-pipes")
 
 func loadSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open(filepath.Join(schemaDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(name, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(name)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return sch
-}
-
-func validate(t *testing.T, sch *jsonschema.Schema, what string, data []byte) {
-	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("%s is not JSON: %v\n%s", what, err, data)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Errorf("%s does not match the published schema: %v\n%s", what, err, data)
-	}
+	return pipestest.LoadSchema(t, filepath.Join(schemaDir, name))
 }
 
 // contextData is a PipesContextData as build_external_execution_context_data
@@ -166,7 +119,7 @@ func checkLines(t *testing.T, out []byte) []checkedMessage {
 	var msgs []checkedMessage
 	for i, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
 		what := fmt.Sprintf("message %d", i+1)
-		validate(t, msgSchema, what, []byte(line))
+		pipestest.Validate(t, msgSchema, what, []byte(line))
 		top := object(t, what, json.RawMessage(line))
 		if got := keysOf(top); !reflect.DeepEqual(got, []string{"__dagster_pipes_version", "method", "params"}) {
 			t.Errorf("%s: keys %v", what, got)
@@ -453,7 +406,7 @@ func TestOrchestratorEmulation(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					validate(t, ctxSchema, "the injected context", ctxJSON)
+					pipestest.Validate(t, ctxSchema, "the injected context", ctxJSON)
 
 					var ctxParams map[string]any
 					if ctxKind == "path" {
@@ -483,7 +436,7 @@ func TestOrchestratorEmulation(t *testing.T) {
 					}
 
 					var stdout, stderr bytes.Buffer
-					s, err := dagster.Open(encodeParam(t, ctxParams), encodeParam(t, msgParams), &stdout, &stderr)
+					s, err := dagster.Open(pipestest.EncodeParam(t, ctxParams), pipestest.EncodeParam(t, msgParams), &stdout, &stderr)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -699,7 +652,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 func openStdout(t *testing.T, w *lineWriter, ctx map[string]any) *dagster.Session {
 	t.Helper()
-	s, err := dagster.Open(encodeParam(t, map[string]any{"data": ctx}), encodeParam(t, map[string]any{"stdio": "stdout"}), w, nil)
+	s, err := dagster.Open(pipestest.EncodeParam(t, map[string]any{"data": ctx}), pipestest.EncodeParam(t, map[string]any{"stdio": "stdout"}), w, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -759,7 +712,7 @@ func TestConcurrentReportsWriteWholeLines(t *testing.T) {
 func TestFileIsTailable(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "messages")
-	s, err := dagster.Open(encodeParam(t, map[string]any{"data": contextData()}), encodeParam(t, map[string]any{"path": path}), nil, nil)
+	s, err := dagster.Open(pipestest.EncodeParam(t, map[string]any{"data": contextData()}), pipestest.EncodeParam(t, map[string]any{"path": path}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -802,7 +755,7 @@ func TestFileAppends(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{\"earlier\":true}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := dagster.Open(encodeParam(t, map[string]any{"data": contextData()}), encodeParam(t, map[string]any{"path": path}), nil, nil)
+	s, err := dagster.Open(pipestest.EncodeParam(t, map[string]any{"data": contextData()}), pipestest.EncodeParam(t, map[string]any{"path": path}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
