@@ -40,8 +40,8 @@ demo: build
 # listing loop (continuation keys), state parsing, the customers CSV.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./connector/engine/ -run '^$$' -fuzz '^FuzzEngagementPage$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./connector/engine/ -run '^$$' -fuzz '^FuzzConversation$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connector/streamrows/ -run '^$$' -fuzz '^FuzzEngagementPage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connector/streamrows/ -run '^$$' -fuzz '^FuzzConversation$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connector/engine/ -run '^$$' -fuzz '^FuzzListing$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connector/state/ -run '^$$' -fuzz '^FuzzParseState$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./transforms/ -run '^$$' -fuzz '^FuzzCustomersCSV$$' -fuzztime $(FUZZTIME)

@@ -21,6 +21,7 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/protocol"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // The scorecard family against the simulated tenant: the rows equal the
@@ -64,8 +65,8 @@ func orNil(s string) any {
 }
 
 // truthRows are the rows a scorecard of the ground truth must become.
-func truthRows(sc chorustest.TruthScorecard) (engine.Row, []engine.Row) {
-	r := engine.Row{"scorecard_id": sc.ID, "call_id": sc.EngagementID, "initiative_id": sc.Initiative.ID,
+func truthRows(sc chorustest.TruthScorecard) (streamrows.Row, []streamrows.Row) {
+	r := streamrows.Row{"scorecard_id": sc.ID, "call_id": sc.EngagementID, "initiative_id": sc.Initiative.ID,
 		"initiative_name": orNil(sc.Initiative.Name), "initiative_description": orNil(sc.Initiative.Description),
 		"initiative_url": orNil(sc.Initiative.URL), "recipient_user_id": sc.RecipientUserID,
 		"recipient_person_id": sc.RecipientPersonID, "recipient_name": orNil(sc.RecipientName),
@@ -73,10 +74,10 @@ func truthRows(sc chorustest.TruthScorecard) (engine.Row, []engine.Row) {
 		"reviewer_name": orNil(sc.ReviewerName), "submitted_at": sc.SubmittedAt, "seen": sc.Seen, "url": sc.URL,
 		"answer_count": int64(len(sc.Answers))}
 	var sum float64
-	var answers []engine.Row
+	var answers []streamrows.Row
 	for i, a := range sc.Answers {
 		sum += float64(a.Score)
-		answers = append(answers, engine.Row{"scorecard_id": sc.ID, "answer_index": int64(i), "call_id": sc.EngagementID,
+		answers = append(answers, streamrows.Row{"scorecard_id": sc.ID, "answer_index": int64(i), "call_id": sc.EngagementID,
 			"submitted_at": sc.SubmittedAt, "question_id": a.QuestionID, "question_text": a.QuestionText, "score": a.Score,
 			"comment_text": orNil(a.CommentText), "comment_time_seconds": a.CommentTime})
 	}
@@ -88,7 +89,7 @@ func truthRows(sc chorustest.TruthScorecard) (engine.Row, []engine.Row) {
 
 // canon renders a row without its lineage columns and null values, times
 // as RFC 3339, so that rows compare as text.
-func canon(r engine.Row) string {
+func canon(r streamrows.Row) string {
 	keys := make([]string, 0, len(r))
 	for k, v := range r {
 		if v != nil && k != "_extracted_at" && k != "_sync_id" {

@@ -19,19 +19,20 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/client"
 	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // rowsSink keeps what a sync emits, by stream, and every state it
 // checkpoints.
 type rowsSink struct {
-	rows   map[string][]engine.Row
+	rows   map[string][]streamrows.Row
 	states []*state.State
 }
 
-func newRowsSink() *rowsSink { return &rowsSink{rows: map[string][]engine.Row{}} }
+func newRowsSink() *rowsSink { return &rowsSink{rows: map[string][]streamrows.Row{}} }
 
 func (s *rowsSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
-	s.rows[stream] = append(s.rows[stream], engine.RowsOf(rec)...)
+	s.rows[stream] = append(s.rows[stream], streamrows.RowsOf(rec)...)
 	return nil
 }
 

@@ -20,7 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 	"github.com/chorus-elt/chorus-elt/schemas"
 	"github.com/chorus-elt/chorus-elt/warehouse/bqtest"
 )
@@ -191,9 +191,9 @@ func TestBigQueryEmulatorMatchesDuckDB(t *testing.T) {
 func everyColumn(t *testing.T, dir, syncID string, extracted time.Time) {
 	t.Helper()
 	for _, st := range schemas.All() {
-		var rows []engine.Row
+		var rows []streamrows.Row
 		for i := range 2 {
-			r := engine.Row{}
+			r := streamrows.Row{}
 			for j, c := range st.Columns {
 				switch {
 				case c.Name == schemas.ExtractedAt: // the lineage is never NULL

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // A DuckDB load appends the rows of new keys straight from the files and
@@ -26,7 +26,7 @@ func TestAppendMatchesStaging(t *testing.T) {
 		write func(dir string)
 	}{
 		{s1, func(dir string) {
-			writeStream(t, dir, s1, "calls", []engine.Row{callRow("c1", t0, "one", e1, s1), callRow("c2", t0, "two", e1, s1)})
+			writeStream(t, dir, s1, "calls", []streamrows.Row{callRow("c1", t0, "one", e1, s1), callRow("c2", t0, "two", e1, s1)})
 			writeStream(t, dir, s1, "utterances", append(uttRows("c1", 20, "first", e1, s1), uttRows("c2", 10, "first", e1, s1)...))
 		}},
 		{s2, func(dir string) {
@@ -41,7 +41,7 @@ func TestAppendMatchesStaging(t *testing.T) {
 			old := uttRows("c1", 1, "stale", e1.Add(-time.Hour), s2)
 			rows = append(rows, old...)
 			writeStream(t, dir, s2, "utterances", rows)
-			writeStream(t, dir, s2, "calls", []engine.Row{callRow("c3", t0, "three", e2, s2), callRow("c4", t0, "four", e2, s2)})
+			writeStream(t, dir, s2, "calls", []streamrows.Row{callRow("c3", t0, "three", e2, s2), callRow("c4", t0, "four", e2, s2)})
 		}},
 		{s3, func(dir string) {
 			// Only new calls, one of them with an utterance repeated with a
@@ -51,7 +51,7 @@ func TestAppendMatchesStaging(t *testing.T) {
 			rows = append(newer, rows...)
 			rows = append(rows, uttRows("c6", 4, "third", e3, s3)...)
 			writeStream(t, dir, s3, "utterances", rows)
-			writeStream(t, dir, s3, "calls", []engine.Row{callRow("c5", t0, "five", e3, s3), callRow("c6", t0, "six", e3, s3)})
+			writeStream(t, dir, s3, "calls", []streamrows.Row{callRow("c5", t0, "five", e3, s3), callRow("c6", t0, "six", e3, s3)})
 		}},
 	}
 	type outcome struct {
@@ -112,7 +112,7 @@ func TestAppendSkipsStaging(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s1 := "20260301T100000Z-aaaaaa"
-	writeStream(t, dir, s1, "calls", []engine.Row{callRow("c1", t0, "one", t0, s1)})
+	writeStream(t, dir, s1, "calls", []streamrows.Row{callRow("c1", t0, "one", t0, s1)})
 	writeStream(t, dir, s1, "utterances", uttRows("c1", 30, "hello", t0, s1))
 	var staged []string
 	w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{failpoint: func(p string) error {

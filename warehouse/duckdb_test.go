@@ -15,8 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 func TestOpenURL(t *testing.T) {
@@ -75,7 +74,7 @@ func TestLoadIdempotent(t *testing.T) {
 
 	// One new file: only it is loaded; the rest is skipped.
 	s3 := "20260303T100000Z-cccccc"
-	writeStream(t, dir, s3, "calls", []engine.Row{callRow("c4", t0, "fourth", t0.Add(48*time.Hour), s3)})
+	writeStream(t, dir, s3, "calls", []streamrows.Row{callRow("c4", t0, "fourth", t0.Add(48*time.Hour), s3)})
 	res, err = w.Load(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +88,7 @@ func TestTimestampsAreUTC(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := "20260301T100000Z-aaaaaa"
-	writeStream(t, dir, s, "calls", []engine.Row{callRow("c1", time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), "x", t0, s)})
+	writeStream(t, dir, s, "calls", []streamrows.Row{callRow("c1", time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), "x", t0, s)})
 	w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
 	defer w.Close()
 	if _, err := w.Load(ctx, dir, nil); err != nil {
@@ -116,7 +115,7 @@ func TestNewestExtractedAtWins(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeStream(t, dir, a, "calls", []engine.Row{callRow("c1", t0, "newer", newer, a)})
+			writeStream(t, dir, a, "calls", []streamrows.Row{callRow("c1", t0, "newer", newer, a)})
 			w := openDuck(t, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
 			defer w.Close()
 			if tc.split {
@@ -126,7 +125,7 @@ func TestNewestExtractedAtWins(t *testing.T) {
 			}
 			// b: an older version of c1, and two versions of c2 with the same
 			// _extracted_at: the later row in the file wins.
-			writeStream(t, dir, b, "calls", []engine.Row{
+			writeStream(t, dir, b, "calls", []streamrows.Row{
 				callRow("c1", t0, "older", older, b), callRow("c2", t0, "tie first", older, b), callRow("c2", t0, "tie second", older, b)})
 			if _, err := w.Load(ctx, dir, nil); err != nil {
 				t.Fatal(err)
@@ -250,7 +249,7 @@ func TestCrashMidLoad(t *testing.T) {
 	// A first, complete load of part of the data, so the crash hits a
 	// database with content.
 	part := t.TempDir()
-	writeStream(t, part, "20260301T100000Z-aaaaaa", "calls", []engine.Row{callRow("c1", t0, "first", t0, "20260301T100000Z-aaaaaa")})
+	writeStream(t, part, "20260301T100000Z-aaaaaa", "calls", []streamrows.Row{callRow("c1", t0, "first", t0, "20260301T100000Z-aaaaaa")})
 	w := openDuck(t, path, Options{})
 	if _, err := w.Load(ctx, part, nil); err != nil {
 		t.Fatal(err)
@@ -289,7 +288,7 @@ func TestSchemaAddition(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s1 := "20260301T100000Z-aaaaaa"
-	writeStream(t, dir, s1, "calls", []engine.Row{callRow("c1", t0, "old", t0, s1)})
+	writeStream(t, dir, s1, "calls", []streamrows.Row{callRow("c1", t0, "old", t0, s1)})
 	writeArrowFile(t, filepath.Join(dir, "calls", "20260302T100000Z-bbbbbb-0000.parquet"),
 		modifiedCallsSchema("sentiment_score", arrow.PrimitiveTypes.Float64), func(b *array.RecordBuilder) {
 			fillCall(b, "c2", "new", t0.Add(time.Hour), "sentiment_score", 0.75)
@@ -409,7 +408,7 @@ func BenchmarkLoadUtterances(b *testing.B) {
 	const files, perFile = 20, 10000
 	for i := 0; i < files; i++ {
 		s := fmt.Sprintf("20260301T1000%02dZ-bench0", i)
-		var rows []engine.Row
+		var rows []streamrows.Row
 		for c := 0; c < perFile/200; c++ {
 			rows = append(rows, uttRows(fmt.Sprintf("call-%02d-%03d", i, c), 200, "benchmark utterance text of moderate length", t0, s)...)
 		}

@@ -17,8 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/parquet"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
@@ -80,7 +80,7 @@ var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 // writeStream writes rows of one stream as one Parquet file through the
 // connector's own sink, named <syncID>-0000.parquet.
-func writeStream(t testing.TB, dir, syncID, stream string, rows []engine.Row) string {
+func writeStream(t testing.TB, dir, syncID, stream string, rows []streamrows.Row) string {
 	t.Helper()
 	sink, err := parquet.NewSink(dir, syncID, nil, nil)
 	if err != nil {
@@ -101,15 +101,15 @@ func writeStream(t testing.TB, dir, syncID, stream string, rows []engine.Row) st
 	return sink.Files[0]
 }
 
-func callRow(id string, started time.Time, title string, extracted time.Time, sync string) engine.Row {
-	return engine.Row{"call_id": id, "title": title, "started_at": started, "duration_seconds": 1800.5,
+func callRow(id string, started time.Time, title string, extracted time.Time, sync string) streamrows.Row {
+	return streamrows.Row{"call_id": id, "title": title, "started_at": started, "duration_seconds": 1800.5,
 		"no_show": false, "owner_user_id": int64(7), "_extracted_at": extracted, "_sync_id": sync, "_extra": `{"x":1}`}
 }
 
-func uttRows(call string, n int, text string, extracted time.Time, sync string) []engine.Row {
-	rows := make([]engine.Row, n)
+func uttRows(call string, n int, text string, extracted time.Time, sync string) []streamrows.Row {
+	rows := make([]streamrows.Row, n)
 	for i := range rows {
-		rows[i] = engine.Row{"call_id": call, "utterance_index": int64(i), "speaker_id": int64(i % 3),
+		rows[i] = streamrows.Row{"call_id": call, "utterance_index": int64(i), "speaker_id": int64(i % 3),
 			"speaker_type": "rep", "start_seconds": float64(i) * 4.5, "duration_seconds": 4.0,
 			"spoken_at": t0.Add(time.Duration(i) * time.Second), "word_count": int64(12),
 			"text": fmt.Sprintf("%s %s #%d", text, call, i), "engaging": i%5 == 0,
@@ -118,8 +118,8 @@ func uttRows(call string, n int, text string, extracted time.Time, sync string) 
 	return rows
 }
 
-func teamRow(id string, users []int64, extracted time.Time, sync string) engine.Row {
-	return engine.Row{"team_id": id, "name": "Team " + id, "user_ids": users, "_extracted_at": extracted, "_sync_id": sync}
+func teamRow(id string, users []int64, extracted time.Time, sync string) streamrows.Row {
+	return streamrows.Row{"team_id": id, "name": "Team " + id, "user_ids": users, "_extracted_at": extracted, "_sync_id": sync}
 }
 
 // fixture writes a small multi-stream extract: two syncs, where the second
@@ -128,14 +128,14 @@ func fixture(t testing.TB, dir string) {
 	t.Helper()
 	s1, s2 := "20260301T100000Z-aaaaaa", "20260302T100000Z-bbbbbb"
 	e1, e2 := t0, t0.Add(24*time.Hour)
-	writeStream(t, dir, s1, "calls", []engine.Row{
+	writeStream(t, dir, s1, "calls", []streamrows.Row{
 		callRow("c1", t0, "first", e1, s1), callRow("c2", t0.Add(time.Hour), "second", e1, s1)})
-	writeStream(t, dir, s2, "calls", []engine.Row{
+	writeStream(t, dir, s2, "calls", []streamrows.Row{
 		callRow("c2", t0.Add(time.Hour), "second v2", e2, s2), callRow("c3", t0.Add(48*time.Hour), "third", e2, s2)})
 	writeStream(t, dir, s1, "utterances", append(uttRows("c1", 50, "hello", e1, s1), uttRows("c2", 30, "hi", e1, s1)...))
 	writeStream(t, dir, s2, "utterances", uttRows("c2", 40, "hi v2", e2, s2))
-	writeStream(t, dir, s1, "teams", []engine.Row{teamRow("t1", []int64{1, 2}, e1, s1)})
-	writeStream(t, dir, s2, "teams", []engine.Row{teamRow("t1", []int64{1, 2, 3}, e2, s2), teamRow("t2", nil, e2, s2)})
+	writeStream(t, dir, s1, "teams", []streamrows.Row{teamRow("t1", []int64{1, 2}, e1, s1)})
+	writeStream(t, dir, s2, "teams", []streamrows.Row{teamRow("t1", []int64{1, 2, 3}, e2, s2), teamRow("t2", nil, e2, s2)})
 }
 
 // dump renders every raw table, sorted by key, as text for comparison.

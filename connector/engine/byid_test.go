@@ -12,6 +12,7 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/client"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // TestSyncByIDs syncs a tenant, lets a new call finish (the tenant clock
@@ -59,7 +60,7 @@ func TestSyncByIDs(t *testing.T) {
 		{"repeat", []string{next.ID}, 0, 0, 0},
 	} {
 		tenant.ResetStats()
-		sink := &memSink{rows: map[string][]Row{}}
+		sink := &memSink{rows: map[string][]streamrows.Row{}}
 		sum, err := Sync(context.Background(), Options{Config: cfg, API: api, Now: tenant.Now, EngagementIDs: c.ids}, st, sink)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/connector/client"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // The "nothing is lost" test: responses built from the vendor's contract
@@ -180,11 +181,11 @@ func (lt *leafTenant) serve(t *testing.T) *httptest.Server {
 
 // rows runs one sync against lt and returns every row, lineage columns
 // removed.
-func (lt *leafTenant) rows(t *testing.T) map[string][]Row {
+func (lt *leafTenant) rows(t *testing.T) map[string][]streamrows.Row {
 	t.Helper()
 	srv := lt.serve(t)
 	cfg := testkit.Config(t, srv.URL, `,"start_date":"2026-02-01T00:00:00Z","sync_sales_qualifications":true`)
-	sink := &memSink{rows: map[string][]Row{}}
+	sink := &memSink{rows: map[string][]streamrows.Row{}}
 	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	_, err := Sync(context.Background(), Options{Config: cfg, API: chorusapi.NewV3(client.New(cfg, client.Options{})), SyncID: "s", Now: func() time.Time { return now }},
 		state.New(cfg.BaseURL), sink)
@@ -201,7 +202,7 @@ func (lt *leafTenant) rows(t *testing.T) map[string][]Row {
 }
 
 // found reports whether the leaf's value is in some row.
-func found(rows map[string][]Row, l leaf) bool {
+func found(rows map[string][]streamrows.Row, l leaf) bool {
 	num := regexp.MustCompile(`(^|[^0-9.])` + regexp.QuoteMeta(fmt.Sprint(l.value)) + `($|[^0-9.])`)
 	for _, rs := range rows {
 		for _, r := range rs {

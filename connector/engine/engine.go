@@ -1,5 +1,5 @@
 // Package engine is the sync engine: it lists and fetches calls through an
-// API, builds the rows of every stream, keeps the incremental state (the
+// API, has their rows built (connector/streamrows), keeps the incremental state (the
 // watermark, settling and pending calls, the scorecards cursor) and hands rows
 // and checkpoints to a Sink.
 package engine
@@ -21,7 +21,17 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/client"
 	"github.com/chorus-elt/chorus-elt/connector/config"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 	"github.com/chorus-elt/chorus-elt/schemas"
+)
+
+// Transcript statuses recorded in calls.transcript_status.
+const (
+	StatusComplete  = "complete"  // the detail was read with its final transcript
+	StatusPending   = "pending"   // listed, but Chorus has not finished processing it
+	StatusNoShow    = "no_show"   // nobody showed up: there is no transcript to fetch
+	StatusNotFound  = "not_found" // the detail answered 404 (deleted or private)
+	StatusAbandoned = "abandoned" // still not processed after pending_max_hours
 )
 
 // API is everything the connector needs from Chorus. All knowledge of the
@@ -128,7 +138,7 @@ type Syncer struct {
 	status   StatusSink
 	log      *slog.Logger
 	now      func() time.Time
-	lim      limits
+	lim      streamrows.Limits
 	children []string // the selected child streams of a call
 	sum      Summary
 	done     map[string]bool // call ids handled in this run
@@ -137,7 +147,7 @@ type Syncer struct {
 	// without a detail, the directory, scorecards) until a record of the
 	// same stream is written or a checkpoint comes; batches are the
 	// fetching goroutines' batches, reused.
-	local   *Batch
+	local   *streamrows.Batch
 	batches sync.Pool
 }
 
@@ -153,11 +163,11 @@ func Sync(ctx context.Context, opt Options, st *state.State, sink Sink) (*Summar
 		s.now = time.Now
 	}
 	s.status, _ = sink.(StatusSink)
-	s.local = newBatch(s.selected, opt.SyncID, s.now)
-	s.local.rowTime = true
-	s.batches.New = func() any { return newBatch(s.selected, opt.SyncID, s.now) }
-	s.lim = limits{utteranceBytes: opt.Config.MaxUtteranceBytes, transcriptBytes: opt.Config.MaxTranscriptByte}
-	for _, c := range childStreams {
+	s.local = streamrows.NewBatch(s.selected, opt.SyncID, s.now)
+	s.local.StampEachRow()
+	s.batches.New = func() any { return streamrows.NewBatch(s.selected, opt.SyncID, s.now) }
+	s.lim = streamrows.Limits{UtteranceBytes: opt.Config.MaxUtteranceBytes, TranscriptBytes: opt.Config.MaxTranscriptByte}
+	for _, c := range streamrows.ChildStreams() {
 		if s.selected(c) && (c != "sales_qualifications" || opt.Config.SyncSalesQualifications) {
 			s.children = append(s.children, c)
 		}
@@ -206,7 +216,7 @@ const localFlushRows = 4096
 // consumer's own rows of a stream are written before a record of the same
 // stream, so that every stream's rows reach the sink in the order they were
 // produced.
-func (s *Syncer) write(ctx context.Context, recs []StreamRecord) error {
+func (s *Syncer) write(ctx context.Context, recs []streamrows.StreamRecord) error {
 	for i, r := range recs {
 		err := s.flushLocal(ctx, r.Stream)
 		if err == nil {
@@ -215,7 +225,7 @@ func (s *Syncer) write(ctx context.Context, recs []StreamRecord) error {
 		}
 		r.Rec.Release()
 		if err != nil {
-			releaseAll(recs[i+1:])
+			streamrows.ReleaseAll(recs[i+1:])
 			return err
 		}
 	}
@@ -224,8 +234,7 @@ func (s *Syncer) write(ctx context.Context, recs []StreamRecord) error {
 
 // flushLocal writes the consumer's own rows of stream.
 func (s *Syncer) flushLocal(ctx context.Context, stream string) error {
-	id, _ := streamByName(stream)
-	rec, err := s.local.take(id)
+	rec, err := s.local.Take(stream)
 	if rec == nil || err != nil {
 		return err
 	}
@@ -237,11 +246,11 @@ func (s *Syncer) flushLocal(ctx context.Context, stream string) error {
 // flushLocalAll writes every row the consumer holds (before a checkpoint),
 // or, with full set, the streams that hold localFlushRows rows or more.
 func (s *Syncer) flushLocalAll(ctx context.Context, full bool) error {
-	for _, id := range append([]streamID(nil), s.local.touched...) {
-		if r := s.local.rows[id]; full && r.rows < localFlushRows {
+	for _, stream := range s.local.Streams() {
+		if full && s.local.StreamLen(stream) < localFlushRows {
 			continue
 		}
-		if err := s.flushLocal(ctx, streamSchemas[id].Name); err != nil {
+		if err := s.flushLocal(ctx, stream); err != nil {
 			return err
 		}
 	}
@@ -306,7 +315,7 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *state.State) error {
 			return fmt.Errorf("users: %w", err)
 		}
 		for i := range users {
-			userRows(s.local, &users[i])
+			streamrows.User(s.local, &users[i])
 			if err := s.flushLocalAll(ctx, true); err != nil {
 				return err
 			}
@@ -320,7 +329,7 @@ func (s *Syncer) syncDirectory(ctx context.Context, st *state.State) error {
 			return fmt.Errorf("teams: %w", err)
 		}
 		for i := range teams {
-			teamRow(s.local, &teams[i])
+			streamrows.Team(s.local, &teams[i])
 		}
 		st.Stream("teams").SyncedAt = &now
 	}
@@ -428,7 +437,7 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *sta
 			if it.result != nil { // draining after a failure
 				select {
 				case r := <-it.result:
-					releaseAll(r.recs)
+					streamrows.ReleaseAll(r.recs)
 				case <-ctx.Done():
 				}
 			}
@@ -448,7 +457,7 @@ func (s *Syncer) consume(ctx context.Context, cancel context.CancelFunc, st *sta
 		case it.vanished != "":
 			s.vanished(st, it.vanished)
 		case it.listing:
-			engagementRow(s.local, &it.eng)
+			streamrows.Engagement(s.local, &it.eng)
 			err = s.flushLocalAll(ctx, true)
 		default:
 			err = s.handle(ctx, st, it)
@@ -487,9 +496,9 @@ type work struct {
 type detailResult struct {
 	conv   *chorusapi.Conversation
 	err    error
-	qualed bool           // a sales qualification request was made
-	status string         // when err is nil: complete, no_show or pending
-	recs   []StreamRecord // the call's rows, built by the fetching goroutine
+	qualed bool                      // a sales qualification request was made
+	status string                    // when err is nil: complete, no_show or pending
+	recs   []streamrows.StreamRecord // the call's rows, built by the fetching goroutine
 }
 
 // producer lists and dispatches detail requests. It owns the counters it
@@ -670,15 +679,15 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 			// the costly part of a call after decoding; it runs here, in
 			// parallel, and the consumer only writes them in order.
 			if r.status = detailStatus(c); r.status != StatusPending {
-				b := p.s.batches.Get().(*Batch)
-				callRows(b, &e, c, r.status, p.s.lim, p.s.children)
+				b := p.s.batches.Get().(*streamrows.Batch)
+				streamrows.Call(b, &e, c, r.status, p.s.lim, p.s.children)
 				if r.status == StatusComplete && slices.Contains(p.s.children, "sales_qualifications") {
 					r.qualed = true
 					q, err := p.s.opt.API.GetSalesQualification(ctx, e.ID)
 					var nf *client.NotFoundError
 					switch {
 					case err == nil:
-						qualificationRows(b, e.ID, q)
+						streamrows.Qualification(b, e.ID, q)
 					case !errors.As(err, &nf):
 						r.err = fmt.Errorf("sales qualification: %w", err)
 					}
@@ -689,7 +698,7 @@ func (p *producer) fetch(ctx context.Context, w *work) bool {
 				case err != nil && r.err == nil:
 					r.err = fmt.Errorf("call %s: rows: %w", e.ID, err)
 				case r.err != nil:
-					releaseAll(recs)
+					streamrows.ReleaseAll(recs)
 				default:
 					r.recs = recs
 				}
@@ -858,7 +867,7 @@ func (s *Syncer) handleRefetch(ctx context.Context, st *state.State, e *chorusap
 		return fmt.Errorf("call %s: %w", e.ID, r.err)
 	}
 	if r.conv.Fingerprint() == k.Content && r.status == k.Status {
-		releaseAll(r.recs)
+		streamrows.ReleaseAll(r.recs)
 		s.record(st, e, r.conv, r.status) // same content: only the hashes and AI flags move
 		return nil
 	}
@@ -866,29 +875,8 @@ func (s *Syncer) handleRefetch(ctx context.Context, st *state.State, e *chorusap
 	return s.finish(ctx, st, e, r.conv, r.recs, r.status)
 }
 
-// callRows builds every row of a call in a final state: the calls row and,
-// from the detail, participants, utterances, talk segments, trackers, action
-// items and metrics. Without a detail (no-show, 404, abandoned) the listing
-// still tells who was on the call, which trackers matched and the action
-// items. children names the child streams emitted, which the calls row
-// records: together they replace the call's earlier child rows.
-func callRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, status string, lim limits, children []string) {
-	meta := rowMeta{children: children}
-	if meta.children == nil {
-		meta.children = []string{}
-	}
-	detail := c
-	if detail == nil {
-		detail = &chorusapi.Conversation{}
-	} else {
-		meta.truncation = truncateTranscript(c, lim)
-	}
-	callRow(b, e, c, status, meta)
-	childRows(b, e, detail)
-}
-
 // finish writes a call in a final state and remembers it.
-func (s *Syncer) finish(ctx context.Context, st *state.State, e *chorusapi.Engagement, c *chorusapi.Conversation, recs []StreamRecord, status string) error {
+func (s *Syncer) finish(ctx context.Context, st *state.State, e *chorusapi.Engagement, c *chorusapi.Conversation, recs []streamrows.StreamRecord, status string) error {
 	if err := s.write(ctx, recs); err != nil {
 		return err
 	}
@@ -899,7 +887,7 @@ func (s *Syncer) finish(ctx context.Context, st *state.State, e *chorusapi.Engag
 // finishLocal writes a call in a final state without a detail (no-show,
 // not found, abandoned): its rows come from the listing.
 func (s *Syncer) finishLocal(ctx context.Context, st *state.State, e *chorusapi.Engagement, status string) error {
-	callRows(s.local, e, nil, status, s.lim, s.children)
+	streamrows.Call(s.local, e, nil, status, s.lim, s.children)
 	if err := s.flushLocalAll(ctx, true); err != nil {
 		return err
 	}
@@ -940,7 +928,7 @@ func (s *Syncer) markPending(ctx context.Context, st *state.State, e *chorusapi.
 	}
 	p.Attempts++
 	st.Calls.Pending[e.ID] = p
-	callRow(s.local, e, nil, StatusPending, rowMeta{})
+	streamrows.ListedCall(s.local, e, StatusPending)
 	return s.flushLocalAll(ctx, true)
 }
 

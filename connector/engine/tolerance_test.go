@@ -15,6 +15,7 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/chorustest/testkit"
 	"github.com/chorus-elt/chorus-elt/connector/client"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // Oddities that cannot be fixed by retrying are reported and kept, not
@@ -39,7 +40,7 @@ func TestOdditiesAreReportedNotFatal(t *testing.T) {
 	defer srv.Close()
 	cfg := testkit.Config(t, srv.URL, "")
 	cfg.Start = time.Unix(1772300000, 0)
-	rows := map[string][]Row{}
+	rows := map[string][]streamrows.Row{}
 	sink := &memSink{rows: rows}
 	sum, err := Sync(context.Background(), Options{Config: cfg, API: chorusapi.NewV3(client.New(cfg, client.Options{})), SyncID: "s",
 		Now: func() time.Time { return time.Unix(1772400000, 0) }}, state.New(cfg.BaseURL), sink)
@@ -65,10 +66,10 @@ func TestOdditiesAreReportedNotFatal(t *testing.T) {
 }
 
 // memSink keeps rows in memory.
-type memSink struct{ rows map[string][]Row }
+type memSink struct{ rows map[string][]streamrows.Row }
 
 func (m *memSink) WriteBatch(_ context.Context, stream string, rec arrow.RecordBatch) error {
-	m.rows[stream] = append(m.rows[stream], RowsOf(rec)...)
+	m.rows[stream] = append(m.rows[stream], streamrows.RowsOf(rec)...)
 	return nil
 }
 func (m *memSink) Checkpoint(context.Context, *state.State) error { return nil }

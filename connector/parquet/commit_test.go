@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // A Parquet commit is two-phase: files durable under temporary names, the
@@ -25,7 +25,7 @@ func TestParquetCommitSurvivesCrashes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			row := engine.Row{"call_id": string(rune('A' + i)), "started_at": time.Unix(1772362920, 0), "_extracted_at": time.Now()}
+			row := streamrows.Row{"call_id": string(rune('A' + i)), "started_at": time.Unix(1772362920, 0), "_extracted_at": time.Now()}
 			if err := sink.Write(ctx, "calls", row); err != nil {
 				t.Fatal(err)
 			}

@@ -17,8 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
@@ -214,10 +214,10 @@ func releaseAll(recs []arrow.RecordBatch) {
 	}
 }
 
-// Write writes one row given as a map (engine.RecordOf): for tests and
+// Write writes one row given as a map (streamrows.RecordOf): for tests and
 // tools; a sync writes records.
-func (p *Sink) Write(ctx context.Context, stream string, row engine.Row) error {
-	rec, err := engine.RecordOf(stream, row)
+func (p *Sink) Write(ctx context.Context, stream string, row streamrows.Row) error {
+	rec, err := streamrows.RecordOf(stream, row)
 	if err != nil {
 		return err
 	}

@@ -8,17 +8,16 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-
-	"github.com/chorus-elt/chorus-elt/connector/engine"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
 // BenchmarkWriteBatch writes calls of 200 utterances and a few participants
 // as the sync hands them over: one record per stream per call.
 func BenchmarkWriteBatch(b *testing.B) {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	var utts, parts []engine.Row
+	var utts, parts []streamrows.Row
 	for i := range 200 {
-		utts = append(utts, engine.Row{"call_id": "C1", "utterance_index": int64(i), "utterance_id": fmt.Sprintf("u%d", i),
+		utts = append(utts, streamrows.Row{"call_id": "C1", "utterance_index": int64(i), "utterance_id": fmt.Sprintf("u%d", i),
 			"speaker_id": int64(i % 3), "speaker_name": "Pat Buyer", "speaker_type": "customer", "start_seconds": float64(i) * 4.25,
 			"duration_seconds": 3.5 + float64(i%7), "spoken_at": t0.Add(time.Duration(i) * 4250 * time.Millisecond), "word_count": int64(12),
 			"text":     fmt.Sprintf("utterance number %d of a call about pricing, onboarding and the renewal next quarter", i),
@@ -26,14 +25,14 @@ func BenchmarkWriteBatch(b *testing.B) {
 			"_extracted_at": t0, "_sync_id": "s"})
 	}
 	for i := range 4 {
-		parts = append(parts, engine.Row{"call_id": "C1", "participant_key": fmt.Sprintf("p:%d", i), "person_id": int64(i),
+		parts = append(parts, streamrows.Row{"call_id": "C1", "participant_key": fmt.Sprintf("p:%d", i), "person_id": int64(i),
 			"name": "Pat", "email": "pat@acme.example", "participant_type": "customer", "is_rep": false, "_extracted_at": t0, "_sync_id": "s"})
 	}
-	ur, err := engine.RecordOf("utterances", utts...)
+	ur, err := streamrows.RecordOf("utterances", utts...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pr, err := engine.RecordOf("participants", parts...)
+	pr, err := streamrows.RecordOf("participants", parts...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/chorus-elt/chorus-elt/connector"
 	"github.com/chorus-elt/chorus-elt/connector/config"
-	"github.com/chorus-elt/chorus-elt/connector/engine"
 	"github.com/chorus-elt/chorus-elt/connector/state"
+	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 	"github.com/chorus-elt/chorus-elt/schemas"
 )
 
@@ -75,9 +75,9 @@ func NewAirbyteSink(w io.Writer, selected []string) *AirbyteSink {
 }
 
 type abRecord struct {
-	Stream    string     `json:"stream"`
-	Data      engine.Row `json:"data"`
-	EmittedAt int64      `json:"emitted_at"`
+	Stream    string         `json:"stream"`
+	Data      streamrows.Row `json:"data"`
+	EmittedAt int64          `json:"emitted_at"`
 }
 
 type abDescriptor struct {
@@ -92,7 +92,7 @@ func (a *AirbyteSink) WriteBatch(_ context.Context, stream string, rec arrow.Rec
 		a.running[stream] = true
 		a.StreamStatus(stream, "RUNNING")
 	}
-	for _, row := range engine.RowsOf(rec) {
+	for _, row := range streamrows.RowsOf(rec) {
 		if err := a.out.put(map[string]any{"type": "RECORD", "record": abRecord{Stream: stream, Data: row, EmittedAt: millis(a.now())}}); err != nil {
 			return err
 		}
@@ -331,7 +331,7 @@ func (s *SingerSink) WriteBatch(_ context.Context, stream string, rec arrow.Reco
 	if err := s.schema(stream); err != nil {
 		return err
 	}
-	for _, row := range engine.RowsOf(rec) {
+	for _, row := range streamrows.RowsOf(rec) {
 		if err := s.out.put(map[string]any{"type": "RECORD", "stream": stream, "record": row,
 			"time_extracted": s.now().UTC().Format(time.RFC3339Nano)}); err != nil {
 			return err

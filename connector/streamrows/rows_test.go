@@ -1,4 +1,4 @@
-package engine
+package streamrows
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestRowsFromFixtures(t *testing.T) {
 	p, _ := api.ListEngagements(context.Background(), chorusapi.ListQuery{From: time.Unix(0, 0), To: time.Now()})
 	e := p.Engagements[0]
 	b := testBatch()
-	callRow(b, &e, c, StatusComplete, rowMeta{})
+	callRow(b, &e, c, "complete", rowMeta{})
 	childRows(b, &e, c)
 	rows := batchRows(t, b)
 	call := rows["calls"][0]
@@ -73,7 +73,7 @@ func TestRowsFromFixtures(t *testing.T) {
 func TestTruncation(t *testing.T) {
 	big := strings.Repeat("é", 1000) // 2000 bytes
 	c := &chorusapi.Conversation{Utterances: []chorusapi.Utterance{{Text: big}, {Text: "short"}, {Text: strings.Repeat("x", 900)}}}
-	info := truncateTranscript(c, limits{utteranceBytes: 1001, transcriptBytes: 1500})
+	info := truncateTranscript(c, Limits{UtteranceBytes: 1001, TranscriptBytes: 1500})
 	if info == nil || info["utterances_cut"] != 1 || info["utterances_dropped"] != 1 {
 		t.Fatalf("truncation info: %v", info)
 	}

@@ -1,4 +1,9 @@
-package engine
+// Package streamrows builds the rows of every stream from what the Chorus
+// API returns: a Batch writes them straight into Arrow builders typed by the
+// stream schemas (calls, participants, utterances, ..., scorecards), and Row,
+// RowsOf and RecordOf give a record's rows as maps, for the protocol writers,
+// the sinks and tests.
+package streamrows
 
 import (
 	"fmt"
@@ -24,7 +29,7 @@ import (
 // stream in the order the streams were first written, which it passes to
 // the Sink in order.
 //
-//	r := b.Row(sUtterances) // nil when the stream is not selected
+//	r := b.row(sUtterances) // nil when the stream is not selected
 //	r.Str(colUtt.CallID, id)
 //	r.IntP(colUtt.SpeakerID, u.SpeakerID) // nil pointer: null
 //	r.End()                                // unset nullable columns: null; lineage columns filled
@@ -56,7 +61,7 @@ const (
 var streamSchemas = func() [numStreams]*schemas.Stream {
 	var out [numStreams]*schemas.Stream
 	if len(schemas.Order) != int(numStreams) {
-		panic(fmt.Sprintf("engine: %d streams in schemas.Order, %d known here", len(schemas.Order), numStreams))
+		panic(fmt.Sprintf("streamrows: %d streams in schemas.Order, %d known here", len(schemas.Order), numStreams))
 	}
 	for i, n := range schemas.Order {
 		out[i] = schemas.Get(n)
@@ -78,32 +83,32 @@ func streamByName(name string) (streamID, bool) {
 // handle of the wrong kind fails at start-up (bindColumns).
 type (
 	// StrCol is a string or JSON (x-json) column.
-	StrCol int
+	strCol int
 	// IntCol is an integer column.
-	IntCol int
+	intCol int
 	// FloatCol is a number column.
-	FloatCol int
+	floatCol int
 	// BoolCol is a boolean column.
-	BoolCol int
+	boolCol int
 	// TimeCol is a timestamp (date-time) column.
-	TimeCol int
+	timeCol int
 	// DateCol is a date column.
-	DateCol int
+	dateCol int
 	// IntsCol is an integer[] column.
-	IntsCol int
+	intsCol int
 	// StrsCol is a string[] column.
-	StrsCol int
+	strsCol int
 )
 
 var colKinds = map[reflect.Type][]schemas.Type{
-	reflect.TypeFor[StrCol]():   {schemas.String, schemas.JSON},
-	reflect.TypeFor[IntCol]():   {schemas.Integer},
-	reflect.TypeFor[FloatCol](): {schemas.Number},
-	reflect.TypeFor[BoolCol]():  {schemas.Boolean},
-	reflect.TypeFor[TimeCol]():  {schemas.Timestamp},
-	reflect.TypeFor[DateCol]():  {schemas.Date},
-	reflect.TypeFor[IntsCol]():  {schemas.IntList},
-	reflect.TypeFor[StrsCol]():  {schemas.StrList},
+	reflect.TypeFor[strCol]():   {schemas.String, schemas.JSON},
+	reflect.TypeFor[intCol]():   {schemas.Integer},
+	reflect.TypeFor[floatCol](): {schemas.Number},
+	reflect.TypeFor[boolCol]():  {schemas.Boolean},
+	reflect.TypeFor[timeCol]():  {schemas.Timestamp},
+	reflect.TypeFor[dateCol]():  {schemas.Date},
+	reflect.TypeFor[intsCol]():  {schemas.IntList},
+	reflect.TypeFor[strsCol]():  {schemas.StrList},
 }
 
 // bindColumns resolves a table of column handles — a struct whose fields
@@ -119,18 +124,18 @@ func bindColumns(stream streamID, table any) {
 		name := f.Tag.Get("col")
 		c, ok := st.Column(name)
 		if !ok {
-			panic(fmt.Sprintf("engine: %s.%s is not a column of schemas/%s.json", st.Name, name, st.Name))
+			panic(fmt.Sprintf("streamrows: %s.%s is not a column of schemas/%s.json", st.Name, name, st.Name))
 		}
 		kinds, ok := colKinds[f.Type]
 		if !ok || !contains(kinds, c.Type) {
-			panic(fmt.Sprintf("engine: %s.%s is %s, bound as %s", st.Name, name, c.Type, f.Type.Name()))
+			panic(fmt.Sprintf("streamrows: %s.%s is %s, bound as %s", st.Name, name, c.Type, f.Type.Name()))
 		}
 		v.Field(i).SetInt(int64(st.Index(name)))
 		bound[name] = true
 	}
 	for _, c := range st.Columns {
 		if !bound[c.Name] {
-			panic(fmt.Sprintf("engine: column %s.%s has no handle", st.Name, c.Name))
+			panic(fmt.Sprintf("streamrows: column %s.%s has no handle", st.Name, c.Name))
 		}
 	}
 }
@@ -150,8 +155,8 @@ type StreamRecord struct {
 	Rec    arrow.RecordBatch
 }
 
-// releaseAll releases records not handed on.
-func releaseAll(recs []StreamRecord) {
+// ReleaseAll releases records not handed on.
+func ReleaseAll(recs []StreamRecord) {
 	for _, r := range recs {
 		r.Rec.Release()
 	}
@@ -162,7 +167,7 @@ func releaseAll(recs []StreamRecord) {
 // _sync_id.
 type Batch struct {
 	selected [numStreams]bool
-	rows     [numStreams]*RowBuilder
+	rows     [numStreams]*rowBuilder
 	touched  []streamID // streams with rows, in the order first written
 	syncID   string
 	now      func() time.Time
@@ -175,8 +180,8 @@ type Batch struct {
 	mem     memory.Allocator
 }
 
-// newBatch returns a batch writing the streams selected (nil: all).
-func newBatch(selected func(string) bool, syncID string, now func() time.Time) *Batch {
+// NewBatch returns a batch writing the streams selected (nil: all).
+func NewBatch(selected func(string) bool, syncID string, now func() time.Time) *Batch {
 	b := &Batch{syncID: syncID, now: now, mem: memory.DefaultAllocator}
 	for i, st := range streamSchemas {
 		b.selected[i] = selected == nil || selected(st.Name)
@@ -184,9 +189,9 @@ func newBatch(selected func(string) bool, syncID string, now func() time.Time) *
 	return b
 }
 
-// Row returns the builder of stream for the next rows, or nil when the
+// row returns the builder of stream for the next rows, or nil when the
 // stream is not selected (its rows are not built).
-func (b *Batch) Row(s streamID) *RowBuilder {
+func (b *Batch) row(s streamID) *rowBuilder {
 	if !b.selected[s] {
 		return nil
 	}
@@ -204,6 +209,29 @@ func (b *Batch) Row(s streamID) *RowBuilder {
 	}
 	return r
 }
+
+// Streams names the streams the batch holds rows of, in the order they
+// were first written.
+func (b *Batch) Streams() []string {
+	out := make([]string, len(b.touched))
+	for i, s := range b.touched {
+		out[i] = streamSchemas[s].Name
+	}
+	return out
+}
+
+// StreamLen is the number of rows the batch holds of stream.
+func (b *Batch) StreamLen(stream string) int {
+	s, ok := streamByName(stream)
+	if !ok || b.rows[s] == nil || !b.rows[s].touched {
+		return 0
+	}
+	return b.rows[s].rows
+}
+
+// StampEachRow makes the batch take _extracted_at for each row rather than
+// once, for a batch that collects rows over time.
+func (b *Batch) StampEachRow() { b.rowTime = true }
 
 // Len is the number of rows the batch holds.
 func (b *Batch) Len() int {
@@ -234,14 +262,20 @@ func (b *Batch) Records() ([]StreamRecord, error) {
 	b.touched, b.atSet = b.touched[:0], false
 	if err := b.err; err != nil {
 		b.err = nil
-		releaseAll(out)
+		ReleaseAll(out)
 		return nil, err
 	}
 	return out, nil
 }
 
 // Take ends the rows of one stream: its record (nil when it has none),
-// which the caller owns.
+// which the caller owns. An error a row of the batch broke is returned (and
+// cleared) here too.
+func (b *Batch) Take(stream string) (arrow.RecordBatch, error) {
+	s, _ := streamByName(stream)
+	return b.take(s)
+}
+
 func (b *Batch) take(s streamID) (arrow.RecordBatch, error) {
 	r := b.rows[s]
 	if r == nil || !r.touched {
@@ -271,9 +305,9 @@ func (b *Batch) take(s streamID) (arrow.RecordBatch, error) {
 	return rec, nil
 }
 
-// RowBuilder appends rows of one stream. Each value method sets one column
+// rowBuilder appends rows of one stream. Each value method sets one column
 // of the current row; End completes it.
-type RowBuilder struct {
+type rowBuilder struct {
 	b       *Batch
 	st      *schemas.Stream
 	rb      *array.RecordBuilder
@@ -294,14 +328,14 @@ type RowBuilder struct {
 	extracted, sync int
 }
 
-func newRowBuilder(b *Batch, s streamID) *RowBuilder {
+func newRowBuilder(b *Batch, s streamID) *rowBuilder {
 	st := streamSchemas[s]
-	r := &RowBuilder{b: b, st: st, extracted: st.Index(schemas.ExtractedAt), sync: st.Index(schemas.SyncID)}
+	r := &rowBuilder{b: b, st: st, extracted: st.Index(schemas.ExtractedAt), sync: st.Index(schemas.SyncID)}
 	r.reset()
 	return r
 }
 
-func (r *RowBuilder) reset() {
+func (r *rowBuilder) reset() {
 	if r.rb != nil {
 		r.rb.Release()
 	}
@@ -335,7 +369,7 @@ func (r *RowBuilder) reset() {
 }
 
 // take ends the builder's rows as a record (nil when there are none).
-func (r *RowBuilder) take() arrow.RecordBatch {
+func (r *rowBuilder) take() arrow.RecordBatch {
 	r.touched = false
 	if r.broken {
 		r.reset()
@@ -350,13 +384,13 @@ func (r *RowBuilder) take() arrow.RecordBatch {
 
 // Reserve makes room for n more rows in every column, so that a call's
 // rows do not grow the builders value by value.
-func (r *RowBuilder) Reserve(n int) {
+func (r *rowBuilder) Reserve(n int) {
 	r.rb.Reserve(n)
 	r.str[r.sync].ReserveData(n * len(r.b.syncID))
 }
 
 // ReserveData makes room for n more bytes of string data in column c.
-func (r *RowBuilder) ReserveData(c StrCol, n int) { r.str[c].ReserveData(n) }
+func (r *rowBuilder) ReserveData(c strCol, n int) { r.str[c].ReserveData(n) }
 
 // validUTF8 replaces invalid UTF-8 sequences, as Parquet strings must be
 // UTF-8.
@@ -368,37 +402,37 @@ func validUTF8(s string) string {
 }
 
 // Str sets a string (or JSON) column.
-func (r *RowBuilder) Str(c StrCol, v string) { r.str[c].Append(validUTF8(v)) }
+func (r *rowBuilder) Str(c strCol, v string) { r.str[c].Append(validUTF8(v)) }
 
 // NullStr sets a string column, null when v is empty.
-func (r *RowBuilder) NullStr(c StrCol, v string) {
+func (r *rowBuilder) NullStr(c strCol, v string) {
 	if v != "" {
 		r.str[c].Append(validUTF8(v))
 	}
 }
 
 // StrP sets a string column, null when v is nil.
-func (r *RowBuilder) StrP(c StrCol, v *string) {
+func (r *rowBuilder) StrP(c strCol, v *string) {
 	if v != nil {
 		r.str[c].Append(validUTF8(*v))
 	}
 }
 
 // Int sets an integer column.
-func (r *RowBuilder) Int(c IntCol, v int64) { r.i64[c].Append(v) }
+func (r *rowBuilder) Int(c intCol, v int64) { r.i64[c].Append(v) }
 
 // IntP sets an integer column, null when v is nil.
-func (r *RowBuilder) IntP(c IntCol, v *int64) {
+func (r *rowBuilder) IntP(c intCol, v *int64) {
 	if v != nil {
 		r.i64[c].Append(*v)
 	}
 }
 
 // Float sets a number column.
-func (r *RowBuilder) Float(c FloatCol, v float64) { r.f64[c].Append(v) }
+func (r *rowBuilder) Float(c floatCol, v float64) { r.f64[c].Append(v) }
 
 // FloatP sets a number column, null when v is nil.
-func (r *RowBuilder) FloatP(c FloatCol, v *float64) {
+func (r *rowBuilder) FloatP(c floatCol, v *float64) {
 	if v != nil {
 		r.f64[c].Append(*v)
 	}
@@ -406,7 +440,7 @@ func (r *RowBuilder) FloatP(c FloatCol, v *float64) {
 
 // FloatAny sets a number column from a float64 or int64, null for nil
 // (another type fails the batch).
-func (r *RowBuilder) FloatAny(c FloatCol, v any) {
+func (r *rowBuilder) FloatAny(c floatCol, v any) {
 	switch x := v.(type) {
 	case nil:
 	case float64:
@@ -419,34 +453,34 @@ func (r *RowBuilder) FloatAny(c FloatCol, v any) {
 }
 
 // Bool sets a boolean column.
-func (r *RowBuilder) Bool(c BoolCol, v bool) { r.bools[c].Append(v) }
+func (r *rowBuilder) Bool(c boolCol, v bool) { r.bools[c].Append(v) }
 
 // BoolP sets a boolean column, null when v is nil.
-func (r *RowBuilder) BoolP(c BoolCol, v *bool) {
+func (r *rowBuilder) BoolP(c boolCol, v *bool) {
 	if v != nil {
 		r.bools[c].Append(*v)
 	}
 }
 
 // Time sets a timestamp column (microseconds, UTC).
-func (r *RowBuilder) Time(c TimeCol, t time.Time) { r.ts[c].Append(arrow.Timestamp(t.UnixMicro())) }
+func (r *rowBuilder) Time(c timeCol, t time.Time) { r.ts[c].Append(arrow.Timestamp(t.UnixMicro())) }
 
 // TimeP sets a timestamp column, null when t is nil.
-func (r *RowBuilder) TimeP(c TimeCol, t *time.Time) {
+func (r *rowBuilder) TimeP(c timeCol, t *time.Time) {
 	if t != nil {
 		r.ts[c].Append(arrow.Timestamp(t.UnixMicro()))
 	}
 }
 
 // DateP sets a date column, null when t is nil.
-func (r *RowBuilder) DateP(c DateCol, t *time.Time) {
+func (r *rowBuilder) DateP(c dateCol, t *time.Time) {
 	if t != nil {
 		r.d32[c].Append(arrow.Date32FromTime(*t))
 	}
 }
 
 // Ints sets an integer list column (nil is an empty list).
-func (r *RowBuilder) Ints(c IntsCol, v []int64) {
+func (r *rowBuilder) Ints(c intsCol, v []int64) {
 	lb := r.lists[c]
 	lb.Append(true)
 	vb := lb.ValueBuilder().(*array.Int64Builder)
@@ -454,7 +488,7 @@ func (r *RowBuilder) Ints(c IntsCol, v []int64) {
 }
 
 // Strs sets a string list column (nil is an empty list).
-func (r *RowBuilder) Strs(c StrsCol, v []string) {
+func (r *rowBuilder) Strs(c strsCol, v []string) {
 	lb := r.lists[c]
 	lb.Append(true)
 	vb := lb.ValueBuilder().(*array.StringBuilder)
@@ -466,7 +500,7 @@ func (r *RowBuilder) Strs(c StrsCol, v []string) {
 // End completes the row: the lineage columns are filled, the nullable
 // columns not set are null. A required column not set, or a column set
 // twice, fails the batch.
-func (r *RowBuilder) End() {
+func (r *rowBuilder) End() {
 	if r.b.rowTime {
 		r.b.at = arrow.Timestamp(r.b.now().UTC().UnixMicro())
 	}

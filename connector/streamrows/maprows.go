@@ -1,4 +1,4 @@
-package engine
+package streamrows
 
 import (
 	"fmt"
@@ -74,7 +74,7 @@ func Value(a arrow.Array, i int) any {
 			return out
 		}
 	}
-	panic(fmt.Sprintf("engine: no row value for %s", a.DataType()))
+	panic(fmt.Sprintf("streamrows: no row value for %s", a.DataType()))
 }
 
 // RecordOf builds a record of stream from rows given as maps, lineage

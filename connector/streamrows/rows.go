@@ -1,4 +1,4 @@
-package engine
+package streamrows
 
 import (
 	"encoding/json"
@@ -12,26 +12,17 @@ import (
 	"github.com/chorus-elt/chorus-elt/connector/derive"
 )
 
-// Transcript statuses recorded in calls.transcript_status.
-const (
-	StatusComplete  = "complete"  // the detail was read with its final transcript
-	StatusPending   = "pending"   // listed, but Chorus has not finished processing it
-	StatusNoShow    = "no_show"   // nobody showed up: there is no transcript to fetch
-	StatusNotFound  = "not_found" // the detail answered 404 (deleted or private)
-	StatusAbandoned = "abandoned" // still not processed after pending_max_hours
-)
-
-// limits bound what one call may put into the rows.
-type limits struct {
-	utteranceBytes  int
-	transcriptBytes int
+// Limits bound what one call may put into the rows (0: no limit).
+type Limits struct {
+	UtteranceBytes  int
+	TranscriptBytes int
 }
 
 // callRow builds the calls row from the listing and, when read, the detail:
 // the detail's value wins; a listing value it replaces with a different one
 // is kept in _extra.listing.
 func callRow(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, status string, meta rowMeta) {
-	r := b.Row(sCalls)
+	r := b.row(sCalls)
 	if r == nil {
 		return
 	}
@@ -118,6 +109,34 @@ func callRow(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, statu
 	r.End()
 }
 
+// Call builds every row of a call in a final state: the calls row and,
+// from the detail, participants, utterances, talk segments, trackers, action
+// items and metrics. Without a detail (no-show, 404, abandoned) the listing
+// still tells who was on the call, which trackers matched and the action
+// items. children names the child streams emitted, which the calls row
+// records: together they replace the call's earlier child rows.
+func Call(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation, status string, lim Limits, children []string) {
+	meta := rowMeta{children: children}
+	if meta.children == nil {
+		meta.children = []string{}
+	}
+	detail := c
+	if detail == nil {
+		detail = &chorusapi.Conversation{}
+	} else {
+		meta.truncation = truncateTranscript(c, lim)
+	}
+	callRow(b, e, c, status, meta)
+	childRows(b, e, detail)
+}
+
+// ListedCall builds the calls row of a call from its listing alone, with
+// no child rows (a call whose transcript is not ready): its _child_streams
+// is null, as it carries no set of child rows.
+func ListedCall(b *Batch, e *chorusapi.Engagement, status string) {
+	callRow(b, e, nil, status, rowMeta{})
+}
+
 // setStr gives a column the detail's value v, unless it is empty; the
 // listing's value it replaces, when different, is kept in listing.
 func setStr(listing map[string]any, key string, cur *string, v string) {
@@ -142,7 +161,7 @@ func setPtr[T comparable](listing map[string]any, key string, cur **T, v *T) {
 }
 
 // setExtra writes the _extra column when extra has anything.
-func setExtra(r *RowBuilder, c StrCol, extra map[string]any) {
+func setExtra(r *rowBuilder, c strCol, extra map[string]any) {
 	if len(extra) > 0 {
 		r.Str(c, mustJSON(extra))
 	}
@@ -157,13 +176,13 @@ type rowMeta struct {
 
 // truncateTranscript enforces the size limits in place and describes what it
 // cut, or returns nil when nothing was cut.
-func truncateTranscript(c *chorusapi.Conversation, lim limits) map[string]any {
+func truncateTranscript(c *chorusapi.Conversation, lim Limits) map[string]any {
 	total, cutTexts := 0, 0
 	for i := range c.Utterances {
 		u := &c.Utterances[i]
-		if lim.utteranceBytes > 0 && len(u.Text) > lim.utteranceBytes {
+		if lim.UtteranceBytes > 0 && len(u.Text) > lim.UtteranceBytes {
 			orig := len(u.Text)
-			u.Text = cutUTF8(u.Text, lim.utteranceBytes)
+			u.Text = cutUTF8(u.Text, lim.UtteranceBytes)
 			if u.Extra == nil {
 				u.Extra = chorusapi.Extra{}
 			}
@@ -173,11 +192,11 @@ func truncateTranscript(c *chorusapi.Conversation, lim limits) map[string]any {
 		total += len(u.Text)
 	}
 	dropped := 0
-	if lim.transcriptBytes > 0 && total > lim.transcriptBytes {
+	if lim.TranscriptBytes > 0 && total > lim.TranscriptBytes {
 		sum := 0
 		for i := range c.Utterances {
 			sum += len(c.Utterances[i].Text)
-			if sum > lim.transcriptBytes {
+			if sum > lim.TranscriptBytes {
 				dropped = len(c.Utterances) - i
 				c.Utterances = c.Utterances[:i]
 				break
@@ -191,8 +210,8 @@ func truncateTranscript(c *chorusapi.Conversation, lim limits) map[string]any {
 		"utterances_cut":     cutTexts,
 		"utterances_dropped": dropped,
 		"transcript_bytes":   total,
-		"limit_bytes":        lim.transcriptBytes,
-		"utterance_limit":    lim.utteranceBytes,
+		"limit_bytes":        lim.TranscriptBytes,
+		"utterance_limit":    lim.UtteranceBytes,
 	}
 }
 
@@ -208,15 +227,15 @@ func cutUTF8(s string, n int) string {
 
 // childRows builds every row that comes from a call's detail.
 func childRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
-	if r := b.Row(sParticipants); r != nil {
+	if r := b.row(sParticipants); r != nil {
 		for _, p := range mergeParticipants(e.Participants, c.Participants) {
 			participantRow(r, e.ID, p)
 		}
 	}
-	if r := b.Row(sUtterances); r != nil {
+	if r := b.row(sUtterances); r != nil {
 		utteranceRows(r, e.ID, c.Utterances)
 	}
-	if r := b.Row(sTalkSegments); r != nil {
+	if r := b.row(sTalkSegments); r != nil {
 		col := &colSegments
 		n := 0
 		for _, cl := range c.Clusters {
@@ -255,7 +274,7 @@ func childRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 		}
 	}
 	trackerRows(b, e, c)
-	if r := b.Row(sActionItems); r != nil {
+	if r := b.row(sActionItems); r != nil {
 		col := &colItems
 		for _, a := range derive.ActionItems(e, c) {
 			r.Str(col.CallID, e.ID)
@@ -271,7 +290,7 @@ func childRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 			r.End()
 		}
 	}
-	if r := b.Row(sCallMetrics); r != nil {
+	if r := b.row(sCallMetrics); r != nil {
 		col := &colMetrics
 		for _, m := range derive.Metrics(c) {
 			r.Str(col.CallID, e.ID)
@@ -285,7 +304,7 @@ func childRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 
 // utteranceRows builds the utterances rows of a call: the bulk of every
 // extract.
-func utteranceRows(r *RowBuilder, callID string, utts []chorusapi.Utterance) {
+func utteranceRows(r *rowBuilder, callID string, utts []chorusapi.Utterance) {
 	col := &colUtt
 	text, names, ids := 0, 0, 0
 	for i := range utts {
@@ -325,9 +344,9 @@ func utteranceRows(r *RowBuilder, callID string, utts []chorusapi.Utterance) {
 	}
 }
 
-// engagementRow is the listing's view of any engagement.
-func engagementRow(b *Batch, e *chorusapi.Engagement) {
-	r := b.Row(sEngagements)
+// Engagement builds the engagements row: the listing's view of any engagement.
+func Engagement(b *Batch, e *chorusapi.Engagement) {
+	r := b.row(sEngagements)
 	if r == nil {
 		return
 	}
@@ -401,10 +420,14 @@ func engagementRow(b *Batch, e *chorusapi.Engagement) {
 var childStreams = []string{"participants", "utterances", "talk_segments", "trackers", "tracker_mentions", "action_items", "call_metrics",
 	"sales_qualifications"}
 
-// qualificationRows are the rows of a call's sales qualification analysis:
+// ChildStreams names the streams a call's detail produces besides calls, in
+// the order they are emitted.
+func ChildStreams() []string { return slices.Clone(childStreams) }
+
+// Qualification builds the rows of a call's sales qualification analysis:
 // one per field.
-func qualificationRows(b *Batch, callID string, q *chorusapi.SalesQualification) {
-	r := b.Row(sSalesQualifications)
+func Qualification(b *Batch, callID string, q *chorusapi.SalesQualification) {
+	r := b.row(sSalesQualifications)
 	if r == nil {
 		return
 	}
@@ -443,7 +466,7 @@ func trackerRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 		count, owner    *int64
 		extra           map[string]any
 	}
-	if r := b.Row(sTrackers); r != nil {
+	if r := b.row(sTrackers); r != nil {
 		byName := map[string]*agg{}
 		var names []string
 		get := func(name string) *agg {
@@ -502,7 +525,7 @@ func trackerRows(b *Batch, e *chorusapi.Engagement, c *chorusapi.Conversation) {
 	if c == nil {
 		return
 	}
-	r := b.Row(sTrackerMentions)
+	r := b.row(sTrackerMentions)
 	if r == nil {
 		return
 	}
@@ -583,7 +606,7 @@ func mergeParticipants(lists ...[]chorusapi.Participant) []chorusapi.Participant
 	return out
 }
 
-func participantRow(r *RowBuilder, callID string, p chorusapi.Participant) {
+func participantRow(r *rowBuilder, callID string, p chorusapi.Participant) {
 	col := &colParticipants
 	email := strings.ToLower(strings.TrimSpace(p.Email))
 	domain := ""
@@ -704,9 +727,9 @@ func plainValue(v []byte) bool {
 	return true
 }
 
-// userRows builds a user's row and its user_teams rows.
-func userRows(b *Batch, u *chorusapi.User) {
-	if r := b.Row(sUsers); r != nil {
+// User builds a user's row and its user_teams rows.
+func User(b *Batch, u *chorusapi.User) {
+	if r := b.row(sUsers); r != nil {
 		col := &colUsers
 		r.Int(col.UserID, u.ID)
 		r.NullStr(col.Name, u.Name)
@@ -730,7 +753,7 @@ func userRows(b *Batch, u *chorusapi.User) {
 		}
 		r.End()
 	}
-	if r := b.Row(sUserTeams); r != nil {
+	if r := b.row(sUserTeams); r != nil {
 		col := &colUserTeams
 		for _, team := range u.TeamIDs {
 			r.Int(col.UserID, u.ID)
@@ -741,9 +764,9 @@ func userRows(b *Batch, u *chorusapi.User) {
 	}
 }
 
-// teamRow builds a team's row.
-func teamRow(b *Batch, t *chorusapi.Team) {
-	r := b.Row(sTeams)
+// Team builds a team's row.
+func Team(b *Batch, t *chorusapi.Team) {
+	r := b.row(sTeams)
 	if r == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package engine
+package streamrows
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 
 // testBatch is a batch of every stream, as the sync builds them.
 func testBatch() *Batch {
-	return newBatch(nil, "s", func() time.Time { return time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) })
+	return NewBatch(nil, "s", func() time.Time { return time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) })
 }
 
 // batchRows ends b and returns its rows, by stream, as maps; a row that
@@ -38,12 +38,12 @@ func batchRows(t testing.TB, b *Batch) map[string][]Row {
 // order the streams were first written, and a row that breaks the schema
 // fails the batch.
 func TestBatch(t *testing.T) {
-	b := newBatch(func(s string) bool { return s != "participants" }, "sync-1",
+	b := NewBatch(func(s string) bool { return s != "participants" }, "sync-1",
 		func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 123456789, time.FixedZone("x", 3600)) })
-	if b.Row(sParticipants) != nil {
+	if b.row(sParticipants) != nil {
 		t.Fatal("an unselected stream has a builder")
 	}
-	r := b.Row(sUtterances)
+	r := b.row(sUtterances)
 	start, count := 1.5, int64(3)
 	r.Str(colUtt.CallID, "C1")
 	r.Int(colUtt.UtteranceIndex, 0)
@@ -55,7 +55,7 @@ func TestBatch(t *testing.T) {
 	r.Str(colUtt.CallID, "C1")
 	r.Int(colUtt.UtteranceIndex, 1)
 	r.End()
-	c := b.Row(sCalls)
+	c := b.row(sCalls)
 	c.Str(colCalls.CallID, "C1")
 	c.Strs(colCalls.ChildStreams, nil)
 	c.End()
@@ -77,14 +77,14 @@ func TestBatch(t *testing.T) {
 	}
 
 	// A required column missing.
-	r = b.Row(sUtterances)
+	r = b.row(sUtterances)
 	r.Str(colUtt.CallID, "C1")
 	r.End()
 	if _, err := b.Records(); err == nil || !strings.Contains(err.Error(), "utterance_index is required") {
 		t.Errorf("required column missing: %v", err)
 	}
 	// A column set twice.
-	r = b.Row(sUtterances)
+	r = b.row(sUtterances)
 	r.Str(colUtt.CallID, "C1")
 	r.Str(colUtt.CallID, "C2")
 	r.Int(colUtt.UtteranceIndex, 1)
@@ -93,7 +93,7 @@ func TestBatch(t *testing.T) {
 		t.Errorf("column set twice: %v", err)
 	}
 	// The builders are usable again.
-	r = b.Row(sUtterances)
+	r = b.row(sUtterances)
 	r.Str(colUtt.CallID, "C3")
 	r.Int(colUtt.UtteranceIndex, 7)
 	r.End()
