@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chorus-elt/chorus-elt/connector/streamrows"
 )
 
